@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "FederatedNTK",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "NTKCore", targets: ["NTKCore"]),
+        .library(name: "NTKData", targets: ["NTKData"]),
+        .executable(name: "ntk", targets: ["ntk"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        // System libraries (installed by deploy/install-deps.sh).
+        .systemLibrary(name: "CLinearAlgebra", path: "Sources/CLinearAlgebra"),
+        .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
+
+        // The mathematics: matrices over BLAS/LAPACK, models, Jacobians, kernels, dynamics.
+        .target(
+            name: "NTKCore",
+            dependencies: [
+                "CLinearAlgebra",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
+        ),
+        // Data sets: loaders and splits.
+        .target(name: "NTKData", dependencies: ["NTKCore"]),
+        // The command-line tool.
+        .executableTarget(
+            name: "ntk",
+            dependencies: [
+                "NTKCore", "NTKData", "CZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "NTKCoreTests",
+            dependencies: ["NTKCore", "NTKData"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,76 @@
+/// Which empirical NTK Gram to form from a Jacobian.
+public enum KernelKind: String, CaseIterable, Codable, Sendable {
+    /// The exact `mk × mk` Gram `H = ZᵀZ` (the default everywhere).
+    case exact
+    /// The output-averaged `m × m` Gram `H̄ = (1/k) Σ_a Z_aᵀ Z_a`: a cheaper APPROXIMATION, exact only
+    /// in the infinite-width limit (where `H = H̄ ⊗ I_k`). neural-tangents' `trace_axes=(-1,)`.
+    case outputAveraged = "averaged"
+}
+
+extension FactoredJacobian {
+    /// The empirical NTK Gram of these samples from the factors, never forming `Z`:
+    /// `H = Σ_ℓ (s_w² X^{ℓ−1} X^{ℓ−1ᵀ} + s_b²) ⊗ 1_{k×k} ∘ (Δ^ℓ Δ^ℓᵀ)` — two SYRKs per layer.
+    public func gram(_ kind: KernelKind = .exact) -> Matrix<Scalar> {
+        EmpiricalKernel.gram(self, nil, kind: kind)
+    }
+
+    /// The cross kernel `Θ̂(self, other)` (rows: these samples, columns: `other`'s).
+    public func crossGram(with other: FactoredJacobian, _ kind: KernelKind = .exact) -> Matrix<Scalar> {
+        precondition(other.architecture == architecture, "cross kernel needs the same network")
+        return EmpiricalKernel.gram(self, other, kind: kind)
+    }
+}
+
+/// The per-layer "forward × backward" assembly of empirical NTK Grams (Tensor Programs II, eq. 2–9).
+enum EmpiricalKernel {
+    static func gram<S: BLASScalar>(_ a: FactoredJacobian<S>, _ b: FactoredJacobian<S>?, kind: KernelKind) -> Matrix<S> {
+        let arch = a.architecture
+        let k = a.outputCount
+        let mA = a.sampleCount, mB = b?.sampleCount ?? a.sampleCount
+        let rowsPerSample = kind == .exact ? k : 1
+        var result = Matrix<S>(rows: mA * rowsPerSample, columns: mB * rowsPerSample)
+        for l in 1...arch.layerCount {
+            let sw = arch.weightMultiplier(layer: l), sb = arch.biasMultiplier(layer: l)
+            // Forward part: s_w² X Xᵀ + s_b² (mA × mB).
+            let xA = a.layerInputs[l - 1]
+            var forward = b.map { Matrix.product(xA, $0.layerInputs[l - 1], transposeB: true, alpha: S(sw * sw)) }
+                ?? xA.rowGram(alpha: S(sw * sw))
+            let sb2 = S(sb * sb)
+            forward.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] += sb2 } }
+            // Backward part: Δ Δᵀ (exact, mk × mk) or Σ_a δ_a δ_aᵀ / k (averaged, m × m), by viewing Δ as m × (k n).
+            let dA = reshapedDelta(a.deltas[l - 1], kind: kind, k: k)
+            let backward = b.map { Matrix.product(dA, reshapedDelta($0.deltas[l - 1], kind: kind, k: k), transposeB: true) }
+                ?? dA.rowGram()
+            accumulateHadamard(into: &result, backward: backward, forward: forward,
+                               rowsPerSample: rowsPerSample, scale: kind == .exact ? 1 : 1 / S(k))
+        }
+        return result
+    }
+
+    /// Δ (mk × n) as is, or viewed as m × (k·n) for the averaged kernel (same storage, no copy of data order).
+    private static func reshapedDelta<S: BLASScalar>(_ delta: Matrix<S>, kind: KernelKind, k: Int) -> Matrix<S> {
+        kind == .exact ? delta : Matrix(rows: delta.rows / k, columns: delta.columns * k, elements: delta.elements)
+    }
+
+    /// `result[(i,a),(j,b)] += scale · backward[(i,a),(j,b)] · forward[i,j]`.
+    private static func accumulateHadamard<S: BLASScalar>(into result: inout Matrix<S>, backward: Matrix<S>, forward: Matrix<S>,
+                                                          rowsPerSample r: Int, scale: S) {
+        let cols = result.columns, mB = forward.columns, rows = result.rows
+        result.withUnsafeMutableBufferPointer { pr in
+            backward.withUnsafeBufferPointer { pb in
+                forward.withUnsafeBufferPointer { pf in
+                    for row in 0..<rows {
+                        let i = row / r
+                        let fRow = pf.baseAddress! + i * mB
+                        let out = pr.baseAddress! + row * cols
+                        let bRow = pb.baseAddress! + row * cols
+                        for j in 0..<mB {
+                            let f = scale * fRow[j]
+                            for bIdx in 0..<r { out[j * r + bIdx] += f * bRow[j * r + bIdx] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import NTKCore
+
+/// A numeric table read from comma-separated text: features and an integer or real label column.
+public struct LabeledTable: Sendable {
+    /// Feature rows, m × d.
+    public var features: Matrix<Double>
+    /// One label per row (a class index for classification, a value for regression).
+    public var labels: [Double]
+
+    /// Reads a CSV file with numeric fields only. `labelColumn` (default: last) is split off;
+    /// `skipHeader` drops the first line. Errors name the file, line and column.
+    public init(csv url: URL, labelColumn: Int? = nil, skipHeader: Bool = false) throws {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw DataError.unreadable(path: url.path, reason: error.localizedDescription)
+        }
+        var rows: [Double] = []
+        var labels: [Double] = []
+        var width: Int? = nil
+        var lineNumber = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            if skipHeader && lineNumber == 1 { continue }
+            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.isEmpty { continue }
+            let fields = trimmed.split(separator: ",", omittingEmptySubsequences: false)
+            if let w = width, fields.count != w {
+                throw DataError.malformed(path: url.path, line: lineNumber, column: nil,
+                                          reason: "row has \(fields.count) fields, earlier rows have \(w)")
+            }
+            width = fields.count
+            let labelIndex = labelColumn ?? (fields.count - 1)
+            guard labelIndex >= 0, labelIndex < fields.count else {
+                throw DataError.malformed(path: url.path, line: lineNumber, column: nil,
+                                          reason: "label column \(labelIndex + 1) does not exist (\(fields.count) fields)")
+            }
+            for (c, field) in fields.enumerated() {
+                guard let v = Double(field.trimmingCharacters(in: .whitespaces)), v.isFinite else {
+                    throw DataError.malformed(path: url.path, line: lineNumber, column: c + 1,
+                                              reason: "\"\(field)\" is not a finite number")
+                }
+                if c == labelIndex { labels.append(v) } else { rows.append(v) }
+            }
+        }
+        guard let w = width, !labels.isEmpty else {
+            throw DataError.malformed(path: url.path, line: lineNumber, column: nil, reason: "no data rows")
+        }
+        features = Matrix(rows: labels.count, columns: w - 1, elements: rows)
+        self.labels = labels
+    }
+
+    /// Rows at the given indices.
+    public func subset(_ indices: [Int]) -> LabeledTable {
+        var copy = self
+        let d = features.columns
+        var elements: [Double] = []
+        elements.reserveCapacity(indices.count * d)
+        for i in indices { elements += features.elements[(i * d)..<((i + 1) * d)] }
+        copy.features = Matrix(rows: indices.count, columns: d, elements: elements)
+        copy.labels = indices.map { labels[$0] }
+        return copy
+    }
+
+    /// One-hot targets for `classCount` classes (m × k); throws for a label that is not a class index.
+    public func oneHot(classCount: Int) throws -> Matrix<Double> {
+        var y = Matrix<Double>(rows: labels.count, columns: classCount)
+        for (i, v) in labels.enumerated() {
+            let c = Int(v)
+            guard Double(c) == v, c >= 0, c < classCount else {
+                throw DataError.malformed(path: "labels", line: i + 1, column: nil,
+                                          reason: "label \(v) is not a class index in 0..<\(classCount)")
+            }
+            y[i, c] = 1
+        }
+        return y
+    }
+}
+
+/// A stratified split: for each class, the first `trainFraction` of a seeded shuffle goes to training.
+public func stratifiedSplit(labels: [Double], trainFraction: Double, seed: UInt64) -> (train: [Int], test: [Int]) {
+    var rng = PortableGaussian(seed: seed)
+    var byClass: [Double: [Int]] = [:]
+    for (i, y) in labels.enumerated() { byClass[y, default: []].append(i) }
+    var train: [Int] = [], test: [Int] = []
+    for key in byClass.keys.sorted() {
+        var idx = byClass[key]!
+        // Fisher–Yates with the portable generator: the same split on every machine.
+        for i in stride(from: idx.count - 1, to: 0, by: -1) {
+            let j = Int(rng.nextWord() % UInt64(i + 1))
+            idx.swapAt(i, j)
+        }
+        let cut = Int((Double(idx.count) * trainFraction).rounded())
+        train += idx[..<cut]
+        test += idx[cut...]
+    }
+    return (train.sorted(), test.sorted())
+}
+
+/// Bad or unreadable data, with the place it was found.
+public enum DataError: Error, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case malformed(path: String, line: Int, column: Int?, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason): return "\(path): cannot read: \(reason)"
+        case .malformed(let path, let line, let column, let reason):
+            return "\(path):\(line)\(column.map { ":\($0)" } ?? ""): \(reason)"
+        }
+    }
+}
