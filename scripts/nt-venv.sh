@@ -17,9 +17,13 @@ root="$(cd "$here/.." && pwd)"
 venv="$root/.venv-nt"
 
 # Pinned set, tested together on Python 3.11 (x86_64 Linux, CPU only).
+# jax 0.4.25 is the newest that runs every neural-tangents 0.6.5 code path:
+# from 0.4.26 on, jax.interpreters.ad.source_info_util is gone and
+# NtkImplementation.STRUCTURED_DERIVATIVES / NTK_VECTOR_PRODUCTS fail
+# (AttributeError), although import, stax and JACOBIAN_CONTRACTION still work.
 pins=(
-  "jax==0.4.30"
-  "jaxlib==0.4.30"
+  "jax==0.4.25"
+  "jaxlib==0.4.25"
   "numpy==1.26.4"
   "scipy==1.13.1"
   "ml_dtypes==0.4.1"

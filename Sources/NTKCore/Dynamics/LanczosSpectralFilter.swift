@@ -1,0 +1,120 @@
+import Foundation
+
+/// `φ(τA) r` for many `τ` from one Krylov basis, where `A` is symmetric positive semidefinite and
+/// only available as a product `v ↦ A v` — the exact NTK Gram without forming it.
+///
+/// Lanczos with full reorthogonalization builds `A Q_j = Q_j T_j + β_j q_{j+1} e_jᵀ`; then
+/// `φ(τA) r ≈ ‖r‖ Q_j φ(τT_j) e_1`, with `φ(τT_j)` from the eigendecomposition of the small tridiagonal
+/// `T_j`. A-posteriori error estimate per `τ` (relative to the approximation's norm): the larger of
+/// Saad's `β_j |e_jᵀ φ(τT_j) e_1|` and the change since the previous iterate. Iteration stops when
+/// every estimate is below the tolerance, when the Krylov space is invariant (`β_j ≈ 0`: exact), or at
+/// the dimension of the space.
+public struct LanczosSpectralFilter: Sendable {
+    /// Relative tolerance on every `φ(τA) r`.
+    public var tolerance: Double
+    /// Upper bound on the Krylov dimension (defaults to the problem size).
+    public var maxIterations: Int?
+
+    public init(tolerance: Double = 1e-10, maxIterations: Int? = nil) {
+        self.tolerance = tolerance
+        self.maxIterations = maxIterations
+    }
+
+    /// What one run produced.
+    public struct Result: Sendable {
+        /// `φ(τ_i A) r` for each `τ_i`.
+        public let vectors: [[Double]]
+        /// Krylov dimension used.
+        public let iterations: Int
+        /// Final a-posteriori relative error estimate, per `τ`.
+        public let errorEstimates: [Double]
+        /// Ritz values (eigenvalue estimates of `A`), ascending.
+        public let ritzValues: [Double]
+    }
+
+    /// Applies `φ(τ·)` for every `τ` in `scales` to `r`, with `A` given by `apply`.
+    /// - Parameter phi: the spectral function `(μ, τ) ↦ φ`, e.g. `SpectralFilter.flow(_:etaT:)`.
+    public func apply(_ apply: ([Double]) -> [Double], to r: [Double], scales: [Double],
+                      phi: (Double, Double) -> Double) throws -> Result {
+        let n = r.count
+        let rNorm = norm(r)
+        guard rNorm.isFinite else { throw DynamicsError.invalidArgument("right-hand side contains NaN or ∞") }
+        if rNorm == 0 || n == 0 {
+            return Result(vectors: scales.map { _ in [Double](repeating: 0, count: n) }, iterations: 0,
+                          errorEstimates: scales.map { _ in 0 }, ritzValues: [])
+        }
+        let limit = min(maxIterations ?? n, n)
+        var basis: [[Double]] = [r.map { $0 / rNorm }]
+        var alphas: [Double] = [], betas: [Double] = []
+        var previous: [[Double]]? = nil
+        var estimates = scales.map { _ in Double.infinity }
+        var small: (coefficients: [[Double]], ritz: [Double]) = ([], [])
+        while true {
+            let j = basis.count - 1
+            var w = apply(basis[j])
+            guard w.count == n, w.allSatisfy({ $0.isFinite }) else { throw DynamicsError.nonFiniteKernel }
+            let alpha = dot(basis[j], w)
+            alphas.append(alpha)
+            // Full reorthogonalization, twice ("twice is enough", Parlett): Krylov vectors lose orthogonality
+            // exactly when Ritz values converge, which is when φ(τA) needs them most.
+            for _ in 0..<2 {
+                for q in basis {
+                    let c = dot(q, w)
+                    if c != 0 { for i in 0..<n { w[i] -= c * q[i] } }
+                }
+            }
+            let beta = norm(w)
+            small = try smallProblem(alphas: alphas, betas: betas, scales: scales, phi: phi)
+            let dim = alphas.count
+            for (s, y) in small.coefficients.enumerated() {
+                let yNorm = max(norm(y), .leastNormalMagnitude)
+                let saad = beta * abs(y[dim - 1]) / yNorm
+                var change = Double.infinity
+                if let prev = previous?[s] {
+                    var d = 0.0
+                    for i in 0..<dim { let e = y[i] - (i < prev.count ? prev[i] : 0); d += e * e }
+                    change = d.squareRoot() / yNorm
+                }
+                estimates[s] = max(saad, change == .infinity ? saad : change)
+            }
+            previous = small.coefficients
+            let invariant = beta <= 1e-14 * max(abs(alpha), 1) * Double(n)
+            if invariant { estimates = estimates.map { _ in 0 } }
+            if invariant || dim >= limit || estimates.allSatisfy({ $0 <= tolerance }) { break }
+            betas.append(beta)
+            basis.append(w.map { $0 / beta })
+        }
+        let dim = alphas.count
+        let vectors = small.coefficients.map { y -> [Double] in
+            var v = [Double](repeating: 0, count: n)
+            for i in 0..<dim {
+                let c = rNorm * y[i]
+                let q = basis[i]
+                for e in 0..<n { v[e] += c * q[e] }
+            }
+            return v
+        }
+        if dim >= limit, dim < n, !estimates.allSatisfy({ $0 <= tolerance }) {
+            throw DynamicsError.notConverged("Lanczos reached \(dim) iterations with error estimate \(estimates.max() ?? .nan) > \(tolerance)")
+        }
+        return Result(vectors: vectors, iterations: dim, errorEstimates: estimates, ritzValues: small.ritz)
+    }
+
+    /// `φ(τ T_j) e_1` for each τ, from the eigendecomposition of the tridiagonal `T_j`.
+    private func smallProblem(alphas: [Double], betas: [Double], scales: [Double],
+                              phi: (Double, Double) -> Double) throws -> (coefficients: [[Double]], ritz: [Double]) {
+        let d = alphas.count
+        var t = Matrix<Double>(rows: d, columns: d)
+        for i in 0..<d { t[i, i] = alphas[i] }
+        for i in 0..<(d - 1) { t[i, i + 1] = betas[i]; t[i + 1, i] = betas[i] }
+        let eigen = try SymmetricEigen(t, name: "Lanczos tridiagonal")
+        let ritz = eigen.values.map { max($0, 0) }
+        let firstComponents = (0..<d).map { eigen.vectorRows[$0, 0] }   // Sᵀ e_1
+        let coefficients = scales.map { tau -> [Double] in
+            var c = firstComponents
+            for j in 0..<d { c[j] *= phi(ritz[j], tau) }
+            return eigen.vectorRows.times(c, transposed: true)
+        }
+        return (coefficients, ritz)
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+
+/// The training loss of the linearized model.
+public enum LossFunction: String, CaseIterable, Codable, Sendable {
+    /// `(1/2m) Σ ‖y − u‖²`: closed form.
+    case mse
+    /// `(1/m) Σ CE(softmax(u), y)`: adaptive ODE integration.
+    case crossEntropy = "xent"
+}
+
+/// How `H` is used: dense eigendecomposition of the formed Gram, or Lanczos on `v ↦ Zᵀ(Z v)`.
+public enum KernelSolver: String, CaseIterable, Codable, Sendable {
+    /// Dense Gram below `LinearizationOptions.denseLimit` rows, Lanczos above.
+    case auto
+    /// Form `H` and eigendecompose it (Float64).
+    case eigen
+    /// Never form `H` (exact kernel only).
+    case lanczos
+}
+
+/// Settings of one linearization (one federated round's integration).
+public struct LinearizationOptions: Sendable {
+    public var loss: LossFunction = .mse
+    public var kernel: KernelKind = .exact
+    public var solver: KernelSolver = .auto
+    public var flow: Flow = .gradientFlow
+    /// η.
+    public var learningRate: Double = 1
+    /// ρ.
+    public var ridge: Double = 0
+    /// Relative tolerance of Lanczos (and of the cross-entropy ODE).
+    public var tolerance: Double = 1e-8
+    /// Largest Gram (rows) the automatic solver forms and decomposes densely.
+    public var denseLimit: Int = 4000
+
+    public init() {}
+}
+
+/// The linearized model `f_lin(x; θ) = f(x; θ_0) + ∇_θ f(x; θ_0)ᵀ(θ − θ_0)` trained in closed form (or by ODE).
+///
+/// Every solution is `θ_t = θ_0 + Z β_t`; predictions at any input are the linearized network at `θ_t`,
+/// `f_0(x) + J(x)(θ_t − θ_0)` — for the exact kernel that is `f_0(x) + Θ̂(x, X)β_t`.
+public struct LinearizedTraining<Scalar: BLASScalar> {
+    /// The network at the linearization point `θ_0`.
+    public let network: MLP<Scalar>
+    /// `Z` at `θ_0` on the training inputs, factored.
+    public let jacobian: FactoredJacobian<Scalar>
+    /// `y`, m × k flattened sample-major.
+    public let targets: [Double]
+    public let options: LinearizationOptions
+
+    /// What the solver did, for logs.
+    public private(set) var report: String = ""
+
+    public init(network: MLP<Scalar>, inputs: Matrix<Scalar>, targets: Matrix<Double>, options: LinearizationOptions) throws {
+        guard targets.rows == inputs.rows, targets.columns == network.architecture.outputCount else {
+            throw ModelError.shapeMismatch("targets are \(targets.rows)×\(targets.columns), expected \(inputs.rows)×\(network.architecture.outputCount)")
+        }
+        guard targets.isFinite else { throw ModelError.nonFiniteParameters("targets hold NaN or ∞") }
+        self.network = network
+        self.jacobian = try FactoredJacobian(network: network, inputs: inputs)
+        self.targets = targets.elements
+        self.options = options
+    }
+
+    /// One solution of the linearized dynamics.
+    public struct Solution: Sendable {
+        /// `t`.
+        public let time: Double
+        /// `β_t` (mk entries).
+        public let coefficients: [Double]
+        /// `u_t`: the linearized network on the training inputs (mk entries).
+        public let trainOutputs: [Double]
+    }
+
+    /// `u_0`, flattened.
+    public var initialOutputs: [Double] { jacobian.outputs.elements.map { Double($0) } }
+
+    /// `H v` through the factors (exact kernel), never forming `H`.
+    public func gramProduct(_ v: [Double]) -> [Double] {
+        jacobian.jvp(jacobian.contract(v.map { Scalar($0) })).map { Double($0) }
+    }
+
+    /// The linearized network on the training inputs at `θ_0 + Zβ`.
+    public func trainOutputs(_ beta: [Double]) -> [Double] {
+        var u = gramProduct(beta)
+        let u0 = jacobian.outputs.elements
+        for i in u.indices { u[i] += Double(u0[i]) }
+        return u
+    }
+
+    /// `θ_t = θ_0 + Z β_t`.
+    public func parameters(_ beta: [Double]) -> MLPParameters<Scalar> {
+        network.parameters.adding(jacobian.contract(beta.map { Scalar($0) }))
+    }
+
+    /// The linearized network at `θ_0 + Zβ` on other inputs (their factors at `θ_0`).
+    public func predict(_ other: FactoredJacobian<Scalar>, _ beta: [Double]) -> [Double] {
+        let delta = jacobian.contract(beta.map { Scalar($0) })
+        let f0 = other.outputs.elements
+        return zip(other.jvp(delta), f0).map { Double($0) + Double($1) }
+    }
+
+    /// Whether this problem runs on the dense Gram.
+    public var usesDenseGram: Bool {
+        switch options.solver {
+        case .eigen: return true
+        case .lanczos: return options.kernel == .outputAveraged
+        case .auto:
+            let rows = options.kernel == .exact ? jacobian.columnCount : jacobian.sampleCount
+            return options.kernel == .outputAveraged || rows <= options.denseLimit
+        }
+    }
+
+    /// Solves for every time at once.
+    public mutating func solve(times: [Double]) throws -> [Solution] {
+        let m = jacobian.sampleCount, k = jacobian.outputCount
+        let u0 = initialOutputs
+        let residual = zip(targets, u0).map { $0 - $1 }
+        let dense: Matrix<Double>? = usesDenseGram ? jacobian.gram(options.kernel).converted(to: Double.self) : nil
+        if let h = dense, !h.isFinite { throw DynamicsError.nonFiniteKernel }
+        switch options.loss {
+        case .mse:
+            let betas: [[Double]]
+            if let h = dense {
+                let dynamics = try LinearizedDynamics(gram: h, sampleCount: m, learningRate: options.learningRate, ridge: options.ridge)
+                betas = try dynamics.coefficients(residual: residual, times: times, flow: options.flow)
+                report = "dense \(options.kernel.rawValue) Gram \(h.rows)×\(h.rows), λ_max/m = \(String(format: "%.4g", dynamics.operatorEigenvalues.last ?? 0))"
+            } else {
+                let rho = options.ridge, eta = options.learningRate, flow = options.flow
+                let lanczos = LanczosSpectralFilter(tolerance: options.tolerance)
+                let result = try lanczos.apply({ v in
+                    var hv = self.gramProduct(v)
+                    for i in hv.indices { hv[i] = hv[i] / Double(m) + rho * v[i] }
+                    return hv
+                }, to: residual, scales: times, phi: { mu, t in
+                    flow == .gradientFlow ? SpectralFilter.flow(mu, etaT: eta * t) : SpectralFilter.descent(mu, eta: eta, steps: t)
+                })
+                if flow == .gradientDescent, let top = result.ritzValues.last, eta * top >= 2 {
+                    throw DynamicsError.unstableLearningRate(eta: eta, bound: 2 / top)
+                }
+                betas = result.vectors.map { $0.map { $0 / Double(m) } }
+                report = "Lanczos on the exact kernel (\(jacobian.columnCount) columns), \(result.iterations) iterations, error estimate \(String(format: "%.1e", result.errorEstimates.max() ?? 0))"
+            }
+            return zip(times, betas).map { Solution(time: $0, coefficients: $1, trainOutputs: trainOutputs($1)) }
+        case .crossEntropy:
+            guard options.flow == .gradientFlow else {
+                throw DynamicsError.invalidArgument("cross-entropy is integrated as gradient flow only")
+            }
+            let product: ([Double]) -> [Double]
+            if let h = dense {
+                product = { v in Matrix.product(h, Matrix(rows: h.columns, columns: v.count / h.columns, elements: v)).elements }
+            } else {
+                let frozen = self
+                product = { v in frozen.gramProduct(v) }
+            }
+            var ode = CrossEntropyDynamics(gramProduct: product, sampleCount: m, outputCount: k,
+                                           learningRate: options.learningRate, ridge: options.ridge)
+            ode.relativeTolerance = options.tolerance
+            ode.absoluteTolerance = options.tolerance * 1e-2
+            let states = try ode.integrate(initialOutputs: u0, targets: targets, times: times)
+            report = "cross-entropy ODE (Dormand–Prince 5(4)) on the \(dense == nil ? "factored exact" : "dense \(options.kernel.rawValue)") kernel"
+            return states.map { Solution(time: $0.time, coefficients: $0.coefficients, trainOutputs: trainOutputs($0.coefficients)) }
+        }
+    }
+}
+
+/// Mean loss and accuracy of outputs against targets (both m × k flattened).
+public struct Evaluation: Sendable, Codable {
+    /// Mean loss (mse: `(1/2m) Σ‖y − u‖²`; xent: mean cross-entropy).
+    public let loss: Double
+    /// Fraction of samples whose arg-max output is the arg-max target (classification).
+    public let accuracy: Double
+
+    public init(outputs u: [Double], targets y: [Double], outputCount k: Int, loss kind: LossFunction) {
+        let m = u.count / k
+        switch kind {
+        case .mse:
+            var s = 0.0
+            for i in u.indices { s += (u[i] - y[i]) * (u[i] - y[i]) }
+            loss = s / (2 * Double(m))
+        case .crossEntropy:
+            loss = CrossEntropyDynamics.loss(u, targets: y, outputCount: k)
+        }
+        var correct = 0
+        for i in 0..<m {
+            var bu = 0, by = 0
+            for a in 1..<max(k, 1) {
+                if u[i * k + a] > u[i * k + bu] { bu = a }
+                if y[i * k + a] > y[i * k + by] { by = a }
+            }
+            if bu == by { correct += 1 }
+        }
+        accuracy = m == 0 ? 0 : Double(correct) / Double(m)
+    }
+}
