@@ -50,9 +50,9 @@ public struct PortableGaussian: Sendable {
 }
 
 /// Elementary functions from basic IEEE-754 operations only, for results that do not depend on `libm`.
-enum PortableMath {
+public enum PortableMath {
     /// Natural logarithm of a positive finite number (relative error ≈ 1e-16).
-    static func log(_ x: Double) -> Double {
+    public static func log(_ x: Double) -> Double {
         precondition(x > 0 && x.isFinite)
         // x = m · 2^e with m ∈ [√½, √2), then ln m = 2 atanh(s), s = (m − 1)/(m + 1), |s| < 0.172.
         var e = Double(x.exponent)
@@ -71,7 +71,7 @@ enum PortableMath {
     }
 
     /// `(sin 2πu, cos 2πu)` for `u ∈ [0, 1)`.
-    static func sinCosTwoPi(_ u: Double) -> (Double, Double) {
+    public static func sinCosTwoPi(_ u: Double) -> (Double, Double) {
         // Reduce exactly to an octant: 8u = q + r, r ∈ [0, 1), angle = (q + r)·π/4.
         let scaled = u * 8
         let q = Int(scaled)
