@@ -44,56 +44,63 @@ public struct LanczosSpectralFilter: Sendable {
                           errorEstimates: scales.map { _ in 0 }, ritzValues: [])
         }
         let limit = min(maxIterations ?? n, n)
-        var basis: [[Double]] = [r.map { $0 / rNorm }]
+        // The Krylov basis Q, one vector per row of a growing row-major buffer (BLAS operates on it in place).
+        var basis = r.map { $0 / rNorm }
+        var basisCount = 1
+        /// `Q w` (one coefficient per basis vector) and `w − Qᵀc`, by GEMV on the basis buffer without copying it.
+        func project(_ w: inout [Double]) {
+            var c = [Double](repeating: 0, count: basisCount)
+            basis.withUnsafeBufferPointer { q in
+                w.withUnsafeMutableBufferPointer { pw in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        Double.gemv(trans: false, m: basisCount, n: n, alpha: 1, a: q.baseAddress!, lda: n,
+                                    x: pw.baseAddress!, incx: 1, beta: 0, y: pc.baseAddress!, incy: 1)
+                        Double.gemv(trans: true, m: basisCount, n: n, alpha: -1, a: q.baseAddress!, lda: n,
+                                    x: pc.baseAddress!, incx: 1, beta: 1, y: pw.baseAddress!, incy: 1)
+                    }
+                }
+            }
+        }
         var alphas: [Double] = [], betas: [Double] = []
         var previous: [[Double]]? = nil
         var estimates = scales.map { _ in Double.infinity }
         var small: (coefficients: [[Double]], ritz: [Double]) = ([], [])
         while true {
-            let j = basis.count - 1
-            var w = apply(basis[j])
+            let j = basisCount - 1
+            let q = Array(basis[(j * n)..<((j + 1) * n)])
+            var w = apply(q)
             guard w.count == n, w.allSatisfy({ $0.isFinite }) else { throw DynamicsError.nonFiniteKernel }
-            let alpha = dot(basis[j], w)
+            let alpha = dot(q, w)
             alphas.append(alpha)
-            // Full reorthogonalization, twice ("twice is enough", Parlett): Krylov vectors lose orthogonality
-            // exactly when Ritz values converge, which is when φ(τA) needs them most.
-            for _ in 0..<2 {
-                for q in basis {
-                    let c = dot(q, w)
-                    if c != 0 { for i in 0..<n { w[i] -= c * q[i] } }
-                }
-            }
+            // Full reorthogonalization by classical Gram–Schmidt, twice ("twice is enough"): Krylov vectors
+            // lose orthogonality exactly when Ritz values converge, which is when φ(τA) needs them most.
+            project(&w)
+            project(&w)
             let beta = norm(w)
             small = try smallProblem(alphas: alphas, betas: betas, scales: scales, phi: phi)
             let dim = alphas.count
             for (s, y) in small.coefficients.enumerated() {
                 let yNorm = max(norm(y), .leastNormalMagnitude)
                 let saad = beta * abs(y[dim - 1]) / yNorm
-                var change = Double.infinity
+                var change = saad
                 if let prev = previous?[s] {
                     var d = 0.0
                     for i in 0..<dim { let e = y[i] - (i < prev.count ? prev[i] : 0); d += e * e }
                     change = d.squareRoot() / yNorm
                 }
-                estimates[s] = max(saad, change == .infinity ? saad : change)
+                estimates[s] = max(saad, change)
             }
             previous = small.coefficients
             let invariant = beta <= 1e-14 * max(abs(alpha), 1) * Double(n)
             if invariant { estimates = estimates.map { _ in 0 } }
             if invariant || dim >= limit || estimates.allSatisfy({ $0 <= tolerance }) { break }
             betas.append(beta)
-            basis.append(w.map { $0 / beta })
+            basis.append(contentsOf: w.lazy.map { $0 / beta })
+            basisCount += 1
         }
         let dim = alphas.count
-        let vectors = small.coefficients.map { y -> [Double] in
-            var v = [Double](repeating: 0, count: n)
-            for i in 0..<dim {
-                let c = rNorm * y[i]
-                let q = basis[i]
-                for e in 0..<n { v[e] += c * q[e] }
-            }
-            return v
-        }
+        let q = Matrix(rows: basisCount, columns: n, elements: basis)
+        let vectors = small.coefficients.map { y in q.times(y.map { rNorm * $0 }, transposed: true) }
         if dim >= limit, dim < n, !estimates.allSatisfy({ $0 <= tolerance }) {
             throw DynamicsError.notConverged("Lanczos reached \(dim) iterations with error estimate \(estimates.max() ?? .nan) > \(tolerance)")
         }
