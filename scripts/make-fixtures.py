@@ -121,7 +121,7 @@ def random_weights(rng, widths, dtype):
     return Ws, bs
 
 
-def to_stax_params(jnp, Ws, bs, n_layers_between=1):
+def to_stax_params(jnp, Ws, bs):
     """Our (W, b) list -> stax.serial params (Dense, act, Dense, act, ..., Dense)."""
     params = []
     for ell, (W, b) in enumerate(zip(Ws, bs)):
