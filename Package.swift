@@ -28,6 +28,10 @@ let package = Package(
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
+        // The protocol: message header, typed array frames, checksums, chunking. Pure, no sockets.
+        .target(name: "NTKWire", dependencies: ["NTKCore"]),
+        // Moving frames: ZeroMQ ROUTER/DEALER sockets (with CURVE) and an in-process transport for tests.
+        .target(name: "NTKTransport", dependencies: ["NTKWire", "CZeroMQ"]),
         // Data sets: loaders and splits.
         .target(name: "NTKData", dependencies: ["NTKCore"]),
         // The command-line tool.
@@ -39,6 +43,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "NTKWireTests", dependencies: ["NTKWire", "NTKCore"]),
+        .testTarget(name: "NTKTransportTests", dependencies: ["NTKTransport", "NTKWire"]),
         .testTarget(
             name: "NTKCoreTests",
             dependencies: ["NTKCore", "NTKData"],
