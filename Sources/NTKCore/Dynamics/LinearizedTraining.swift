@@ -41,10 +41,10 @@ public struct LinearizationOptions: Sendable {
 /// Every solution is `θ_t = θ_0 + Z β_t`; predictions at any input are the linearized network at `θ_t`,
 /// `f_0(x) + J(x)(θ_t − θ_0)` — for the exact kernel that is `f_0(x) + Θ̂(x, X)β_t`.
 public struct LinearizedTraining<Scalar: BLASScalar> {
-    /// The network at the linearization point `θ_0`.
-    public let network: MLP<Scalar>
-    /// `Z` at `θ_0` on the training inputs, factored.
-    public let jacobian: FactoredJacobian<Scalar>
+    /// `θ_0`: the linearization point.
+    public let initialParameters: MLPParameters<Scalar>
+    /// `Z` at `θ_0` on the training inputs (factored, dense, or a union of workers' blocks).
+    public let jacobian: any JacobianOperator<Scalar>
     /// `y`, m × k flattened sample-major.
     public let targets: [Double]
     public let options: LinearizationOptions
@@ -52,13 +52,21 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
     /// What the solver did, for logs.
     public private(set) var report: String = ""
 
+    /// Linearizes `network` on `inputs` (factored Jacobian).
     public init(network: MLP<Scalar>, inputs: Matrix<Scalar>, targets: Matrix<Double>, options: LinearizationOptions) throws {
-        guard targets.rows == inputs.rows, targets.columns == network.architecture.outputCount else {
-            throw ModelError.shapeMismatch("targets are \(targets.rows)×\(targets.columns), expected \(inputs.rows)×\(network.architecture.outputCount)")
+        try self.init(initialParameters: network.parameters, jacobian: FactoredJacobian(network: network, inputs: inputs),
+                      targets: targets, options: options)
+    }
+
+    /// Linearization from a Jacobian computed elsewhere (a worker's block, a union of blocks).
+    public init(initialParameters: MLPParameters<Scalar>, jacobian: any JacobianOperator<Scalar>, targets: Matrix<Double>,
+                options: LinearizationOptions) throws {
+        guard targets.rows == jacobian.sampleCount, targets.columns == jacobian.outputCount else {
+            throw ModelError.shapeMismatch("targets are \(targets.rows)×\(targets.columns), expected \(jacobian.sampleCount)×\(jacobian.outputCount)")
         }
         guard targets.isFinite else { throw ModelError.nonFiniteParameters("targets hold NaN or ∞") }
-        self.network = network
-        self.jacobian = try FactoredJacobian(network: network, inputs: inputs)
+        self.initialParameters = initialParameters
+        self.jacobian = jacobian
         self.targets = targets.elements
         self.options = options
     }
@@ -91,11 +99,11 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
 
     /// `θ_t = θ_0 + Z β_t`.
     public func parameters(_ beta: [Double]) -> MLPParameters<Scalar> {
-        network.parameters.adding(jacobian.contract(beta.map { Scalar($0) }))
+        initialParameters.adding(jacobian.contract(beta.map { Scalar($0) }))
     }
 
     /// The linearized network at `θ_0 + Zβ` on other inputs (their factors at `θ_0`).
-    public func predict(_ other: FactoredJacobian<Scalar>, _ beta: [Double]) -> [Double] {
+    public func predict(_ other: any JacobianOperator<Scalar>, _ beta: [Double]) -> [Double] {
         let delta = jacobian.contract(beta.map { Scalar($0) })
         let f0 = other.outputs.elements
         return zip(other.jvp(delta), f0).map { Double($0) + Double($1) }

@@ -8,6 +8,8 @@ public struct JacobianBlock<Scalar: BLASScalar>: Sendable {
     public let columnsAsRows: Matrix<Scalar>
     /// `u = f(X; θ)`, m × k.
     public let outputs: Matrix<Scalar>
+    /// The network the block belongs to.
+    public let architecture: MLPArchitecture
 
     /// Number of parameters P.
     public var parameterCount: Int { columnsAsRows.columns }
@@ -44,16 +46,17 @@ public struct JacobianBlock<Scalar: BLASScalar>: Sendable {
         }
         columnsAsRows = z
         outputs = factored.outputs
+        architecture = arch
     }
 
-    /// The exact Gram `H = Zᵀ Z` (mk × mk), one SYRK over all P parameters.
-    public func gram() -> Matrix<Scalar> { columnsAsRows.rowGram() }
-
-    /// `Θ̂(self, other) = Zᵀ_self Z_other`.
-    public func crossGram(with other: JacobianBlock) -> Matrix<Scalar> {
-        Matrix.product(columnsAsRows, other.columnsAsRows, transposeB: true)
+    /// A dense block received as is (`Zᵀ`, mk × P); shapes are checked.
+    public init(architecture: MLPArchitecture, columnsAsRows: Matrix<Scalar>, outputs: Matrix<Scalar>) throws {
+        guard columnsAsRows.rows == outputs.count, columnsAsRows.columns == architecture.parameterCount,
+              outputs.columns == architecture.outputCount else {
+            throw ModelError.shapeMismatch("dense block is \(columnsAsRows.rows)×\(columnsAsRows.columns) with outputs \(outputs.rows)×\(outputs.columns); expected (m·\(architecture.outputCount))×\(architecture.parameterCount)")
+        }
+        self.architecture = architecture
+        self.columnsAsRows = columnsAsRows
+        self.outputs = outputs
     }
-
-    /// `Z v` as a flat parameter vector.
-    public func contract(_ v: [Scalar]) -> [Scalar] { columnsAsRows.times(v, transposed: true) }
 }
