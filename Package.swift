@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // System libraries (installed by deploy/install-deps.sh).
@@ -32,6 +33,8 @@ let package = Package(
         .target(name: "NTKWire", dependencies: ["NTKCore"]),
         // Moving frames: ZeroMQ ROUTER/DEALER sockets (with CURVE) and an in-process transport for tests.
         .target(name: "NTKTransport", dependencies: ["NTKWire", "CZeroMQ"]),
+        // Run configuration files (YAML): model, training, schedule, endpoints, policies.
+        .target(name: "NTKConfig", dependencies: ["NTKCore", "NTKData", .product(name: "Yams", package: "Yams")]),
         // Data sets: loaders and splits.
         .target(name: "NTKData", dependencies: ["NTKCore"]),
         // The command-line tool.
@@ -43,6 +46,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "NTKConfigTests", dependencies: ["NTKConfig", "NTKCore"]),
         .testTarget(name: "NTKWireTests", dependencies: ["NTKWire", "NTKCore"]),
         .testTarget(name: "NTKTransportTests", dependencies: ["NTKTransport", "NTKWire"]),
         .testTarget(

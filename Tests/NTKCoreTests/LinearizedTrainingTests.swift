@@ -87,3 +87,29 @@ final class LinearizedTrainingTests: XCTestCase {
         XCTAssertTrue(training.report.contains("averaged"))
     }
 }
+
+/// Between kernel refreshes the server continues on the same kernel: integrating to t₁ and then for t₂
+/// more must equal integrating to t₁ + t₂ in one go (with and without ridge, both losses).
+final class ContinuationTests: XCTestCase {
+    func testContinuingOnTheSameKernelEqualsOneLongerIntegration() throws {
+        let arch = try MLPArchitecture(widths: [4, 16, 16, 3], activation: .tanh, biasScale: 0.2)
+        let net = MLP<Double>(architecture: arch, seed: 12)
+        let x: Matrix<Double> = randomMatrix(10, 4, seed: 13)
+        var y = Matrix<Double>(rows: 10, columns: 3)
+        for i in 0..<10 { y[i, i % 3] = 1 }
+        for (loss, solver, rho) in [(LossFunction.mse, KernelSolver.eigen, 0.0), (.mse, .eigen, 0.03), (.mse, .lanczos, 0.03), (.crossEntropy, .eigen, 0.01)] {
+            var options = LinearizationOptions()
+            options.loss = loss
+            options.solver = solver
+            options.ridge = rho
+            options.learningRate = 1.5
+            options.tolerance = 1e-11
+            var training = try LinearizedTraining(network: net, inputs: x, targets: y, options: options)
+            let once = try training.solve(times: [7])[0]
+            let first = try training.solve(times: [3])[0]
+            let then = try training.solve(times: [4], from: first.coefficients)[0]
+            let err = relativeError(then.coefficients, once.coefficients)
+            XCTAssertLessThan(err, loss == .mse ? 1e-9 : 1e-6, "\(loss) \(solver) ρ=\(rho): \(err)")
+        }
+    }
+}

@@ -73,8 +73,10 @@ public struct CrossEntropyDynamics {
         return total / Double(m)
     }
 
-    /// Integrates from `u_0` (β = 0) and returns the state at each requested time (any order).
-    public func integrate(initialOutputs u0: [Double], targets y: [Double], times: [Double]) throws -> [State] {
+    /// Integrates from `u_0` (with `β = initialCoefficients`, default 0) and returns the state at each
+    /// requested time (any order).
+    public func integrate(initialOutputs u0: [Double], targets y: [Double], times: [Double],
+                          initialCoefficients: [Double]? = nil) throws -> [State] {
         let n = sampleCount * outputCount
         guard u0.count == n, y.count == n else {
             throw DynamicsError.invalidArgument("outputs and targets need \(n) entries (m·k), got \(u0.count) and \(y.count)")
@@ -97,7 +99,10 @@ public struct CrossEntropyDynamics {
         }
         let order = times.indices.sorted { times[$0] < times[$1] }
         var results = [State?](repeating: nil, count: times.count)
-        var state = u0 + [Double](repeating: 0, count: n)
+        if let b = initialCoefficients, b.count != n {
+            throw DynamicsError.invalidArgument("initial coefficients need \(n) entries, got \(b.count)")
+        }
+        var state = u0 + (initialCoefficients ?? [Double](repeating: 0, count: n))
         var tau = 0.0
         var h = 0.0
         var k1 = try rhs(state)

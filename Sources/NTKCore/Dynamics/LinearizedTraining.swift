@@ -51,6 +51,10 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
 
     /// What the solver did, for logs.
     public private(set) var report: String = ""
+    /// The dense Gram (Float64) when the dense path is used: given (assembled as blocks arrived) or formed once.
+    public private(set) var denseGram: Matrix<Double>?
+    /// Its eigendecomposition, kept so that later solves on the same kernel cost only GEMVs.
+    private var dynamics: LinearizedDynamics?
 
     /// Linearizes `network` on `inputs` (factored Jacobian).
     public init(network: MLP<Scalar>, inputs: Matrix<Scalar>, targets: Matrix<Double>, options: LinearizationOptions) throws {
@@ -60,7 +64,7 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
 
     /// Linearization from a Jacobian computed elsewhere (a worker's block, a union of blocks).
     public init(initialParameters: MLPParameters<Scalar>, jacobian: any JacobianOperator<Scalar>, targets: Matrix<Double>,
-                options: LinearizationOptions) throws {
+                options: LinearizationOptions, gram: Matrix<Double>? = nil) throws {
         guard targets.rows == jacobian.sampleCount, targets.columns == jacobian.outputCount else {
             throw ModelError.shapeMismatch("targets are \(targets.rows)×\(targets.columns), expected \(jacobian.sampleCount)×\(jacobian.outputCount)")
         }
@@ -69,6 +73,13 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
         self.jacobian = jacobian
         self.targets = targets.elements
         self.options = options
+        if let gram {
+            let n = options.kernel == .exact ? jacobian.columnCount : jacobian.sampleCount
+            guard gram.rows == n, gram.columns == n else {
+                throw ModelError.shapeMismatch("given Gram is \(gram.rows)×\(gram.columns), expected \(n)×\(n)")
+            }
+            self.denseGram = gram
+        }
     }
 
     /// One solution of the linearized dynamics.
@@ -120,18 +131,34 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
         }
     }
 
-    /// Solves for every time at once.
-    public mutating func solve(times: [Double]) throws -> [Solution] {
+    /// Solves for every time at once, from `β = 0` or, to continue on the same kernel, from `start`
+    /// (then every returned `β_t` is the total, `start` plus the new integration over `t`).
+    public mutating func solve(times: [Double], from start: [Double]? = nil) throws -> [Solution] {
         let m = jacobian.sampleCount, k = jacobian.outputCount
-        let u0 = initialOutputs
-        let residual = zip(targets, u0).map { $0 - $1 }
-        let dense: Matrix<Double>? = usesDenseGram ? jacobian.gram(options.kernel).converted(to: Double.self) : nil
+        if let start, start.count != jacobian.columnCount {
+            throw DynamicsError.invalidArgument("start has \(start.count) coefficients, the kernel has \(jacobian.columnCount) columns")
+        }
+        let u0 = start.map { trainOutputs($0) } ?? initialOutputs
+        var residual = zip(targets, u0).map { $0 - $1 }
+        if let start, options.ridge > 0 {
+            // The ridge pulls towards θ_0 of this linearization: continuing from β_0 shifts the residual by m ρ β_0.
+            for i in residual.indices { residual[i] -= Double(m) * options.ridge * start[i] }
+        }
+        if usesDenseGram && denseGram == nil { denseGram = jacobian.gram(options.kernel).converted(to: Double.self) }
+        let dense: Matrix<Double>? = usesDenseGram ? denseGram : nil
         if let h = dense, !h.isFinite { throw DynamicsError.nonFiniteKernel }
+        func total(_ beta: [Double]) -> [Double] {
+            guard let start else { return beta }
+            return zip(beta, start).map { $0 + $1 }
+        }
         switch options.loss {
         case .mse:
             let betas: [[Double]]
             if let h = dense {
-                let dynamics = try LinearizedDynamics(gram: h, sampleCount: m, learningRate: options.learningRate, ridge: options.ridge)
+                if dynamics == nil {
+                    dynamics = try LinearizedDynamics(gram: h, sampleCount: m, learningRate: options.learningRate, ridge: options.ridge)
+                }
+                let dynamics = self.dynamics!
                 betas = try dynamics.coefficients(residual: residual, times: times, flow: options.flow)
                 report = "dense \(options.kernel.rawValue) Gram \(h.rows)×\(h.rows), λ_max/m = \(String(format: "%.4g", dynamics.operatorEigenvalues.last ?? 0))"
             } else {
@@ -150,7 +177,7 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
                 betas = result.vectors.map { $0.map { $0 / Double(m) } }
                 report = "Lanczos on the exact kernel (\(jacobian.columnCount) columns), \(result.iterations) iterations, error estimate \(String(format: "%.1e", result.errorEstimates.max() ?? 0))"
             }
-            return zip(times, betas).map { Solution(time: $0, coefficients: $1, trainOutputs: trainOutputs($1)) }
+            return zip(times, betas).map { Solution(time: $0, coefficients: total($1), trainOutputs: trainOutputs(total($1))) }
         case .crossEntropy:
             guard options.flow == .gradientFlow else {
                 throw DynamicsError.invalidArgument("cross-entropy is integrated as gradient flow only")
@@ -166,7 +193,7 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
                                            learningRate: options.learningRate, ridge: options.ridge)
             ode.relativeTolerance = options.tolerance
             ode.absoluteTolerance = options.tolerance * 1e-2
-            let states = try ode.integrate(initialOutputs: u0, targets: targets, times: times)
+            let states = try ode.integrate(initialOutputs: u0, targets: targets, times: times, initialCoefficients: start)
             report = "cross-entropy ODE (Dormand–Prince 5(4)) on the \(dense == nil ? "factored exact" : "dense \(options.kernel.rawValue)") kernel"
             return states.map { Solution(time: $0.time, coefficients: $0.coefficients, trainOutputs: trainOutputs($0.coefficients)) }
         }

@@ -1,0 +1,279 @@
+import Foundation
+import NTKCore
+import NTKData
+
+/// How the integration time `t` of a round is chosen.
+public enum TimeSelection: Equatable, Sendable {
+    /// NTK-FL's rule: the candidate whose weights give the lowest training loss of the real, nonlinear
+    /// network, evaluated by the workers on their shards (one short extra exchange per round).
+    case nonlinearLoss
+    /// The lowest loss of the linearized model (no exchange; tends to take the largest `t`).
+    case linearizedLoss
+    /// Always this `t`.
+    case fixed(Double)
+}
+
+/// When the server re-linearizes (asks the workers for new Jacobian blocks).
+public enum RefreshSchedule: Equatable, Sendable {
+    /// Every round: ordinary federated training.
+    case everyRound
+    /// Every `r` rounds; in between, integration continues on the last kernel.
+    case every(Int)
+    /// After each refresh, compare the new kernel with the previous one: drift below `threshold` doubles
+    /// the interval (up to `maxInterval`), drift above resets it to 1.
+    case adaptive(threshold: Double, maxInterval: Int)
+}
+
+/// What the server does with a worker that misses the round deadline.
+public enum MissingWorkerPolicy: String, CaseIterable, Sendable {
+    /// Go on with the blocks that arrived (at least `minWorkers`), record who was missing.
+    case proceed
+    /// Wait for every registered worker to come back.
+    case wait
+}
+
+/// How a worker ships its Jacobian.
+public enum BlockFormat: String, CaseIterable, Sendable {
+    /// Per-layer factors `X^{ℓ−1}`, `Δ^ℓ` (about n/2 times smaller; default).
+    case factored
+    /// The dense block `Zᵀ` (mk × P).
+    case dense
+}
+
+/// CURVE keys of one node.
+public struct CurveSettings: Sendable, Equatable {
+    /// This node's secret key file (its public key file is the same path with `.pub`).
+    public var secretKeyFile: String
+    /// Server: the workers' public key files allowed to connect. Worker: unused.
+    public var authorizedKeyFiles: [String] = []
+    /// Worker: the server's public key file. Server: unused.
+    public var serverPublicKeyFile: String? = nil
+}
+
+/// The server's part of a run.
+public struct ServerSettings: Sendable, Equatable {
+    /// ZeroMQ endpoint to bind, e.g. `tcp://127.0.0.1:5555` or `tcp://*:5555`.
+    public var endpoint = "tcp://127.0.0.1:5555"
+    /// Number of workers to wait for before round 1.
+    public var expectedWorkers: Int
+    /// The server's own held-out set (never a worker's data).
+    public var evaluation: DataSource? = nil
+    /// Seconds a round waits for blocks and losses.
+    public var roundDeadline = 120.0
+    /// Seconds to wait for registrations.
+    public var registrationTimeout = 300.0
+    public var missingWorkerPolicy: MissingWorkerPolicy = .proceed
+    /// Fewest workers a round may go on with.
+    public var minWorkers = 1
+    /// Largest single message; larger blocks travel in chunks.
+    public var maxMessageBytes = 256 << 20
+    /// Seconds between heartbeats.
+    public var heartbeatInterval = 1.0
+    public var blockFormat: BlockFormat = .factored
+    public var curve: CurveSettings? = nil
+}
+
+/// One worker of a run.
+public struct WorkerSettings: Sendable, Equatable {
+    /// Stable name (the ZeroMQ identity; workers are ordered by name everywhere).
+    public var name: String
+    /// The server endpoint to connect to.
+    public var server: String
+    /// The private shard.
+    public var data: DataSource
+    /// An optional local held-out split, evaluated every round.
+    public var heldOut: DataSource? = nil
+    public var curve: CurveSettings? = nil
+}
+
+/// Everything that describes a federated run: one YAML file (see `configs/`).
+///
+/// Relative paths in the file are resolved against the file's own directory.
+public struct RunConfiguration: Sendable {
+    public var runID: String
+    public var outputDirectory: String
+    public var rounds: Int
+    public var architecture: MLPArchitecture
+    public var seed: UInt64
+    public var linearization: LinearizationOptions
+    public var timeCandidates: [Double]
+    public var timeSelection: TimeSelection
+    public var refresh: RefreshSchedule
+    public var server: ServerSettings
+    public var workers: [WorkerSettings]
+    /// Identity of the configuration text (FNV-1a 64 of its bytes), stored in checkpoints.
+    public var hash: String
+    /// The file it came from.
+    public var file: String
+
+    /// Reads and validates a configuration file.
+    public static func load(_ url: URL) throws -> RunConfiguration {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw ConfigError(file: url.path, key: "", line: nil, reason: "cannot read: \(error.localizedDescription)")
+        }
+        return try parse(yaml: text, file: url.path, baseDirectory: url.deletingLastPathComponent())
+    }
+
+    /// Parses YAML text; relative paths are resolved against `baseDirectory`.
+    public static func parse(yaml: String, file: String, baseDirectory: URL) throws -> RunConfiguration {
+        let root = try ConfigReader(yaml: yaml, file: file)
+        func resolve(_ path: String) -> String {
+            path.hasPrefix("/") ? path : baseDirectory.appendingPathComponent(path).standardizedFileURL.path
+        }
+
+        let run = try root.requiredSection("run")
+        guard let runID = try run.string("id"), !runID.isEmpty else { throw run.error("id", "a run needs an id") }
+        let output = resolve(try run.string("output_dir") ?? "runs/\(runID)")
+        let rounds = try run.int("rounds") ?? 3
+        guard rounds >= 1 else { throw run.error("rounds", "must be at least 1") }
+        try run.rejectUnknownKeys()
+
+        let model = try root.requiredSection("model")
+        guard let widths = try model.ints("widths") else { throw model.error(nil, "missing 'widths', e.g. [64, 512, 512, 10]") }
+        let architecture: MLPArchitecture
+        do {
+            architecture = try MLPArchitecture(
+                widths: widths, activation: try model.choice("activation") ?? .relu,
+                parametrization: try model.choice("parametrization") ?? .ntk,
+                biasScale: try model.double("bias_scale") ?? 0.1, weightScale: try model.double("weight_scale"))
+        } catch let e as ModelError { throw model.error("widths", "\(e)") }
+        let seedValue = try model.int("seed") ?? 0
+        guard seedValue >= 0 else { throw model.error("seed", "must be ≥ 0") }
+        try model.rejectUnknownKeys()
+
+        let training = try root.section("training") ?? ConfigReader(file: file, path: "training", node: .mapping(.init([])))
+        var options = LinearizationOptions()
+        options.loss = try training.choice("loss") ?? .mse
+        options.kernel = try training.choice("kernel") ?? .exact
+        options.solver = try training.choice("solver") ?? .auto
+        options.learningRate = try training.double("learning_rate") ?? 1
+        guard options.learningRate > 0 else { throw training.error("learning_rate", "must be > 0") }
+        options.ridge = try training.double("ridge") ?? 0
+        guard options.ridge >= 0 else { throw training.error("ridge", "must be ≥ 0") }
+        options.tolerance = try training.double("tolerance") ?? 1e-6
+        options.denseLimit = try training.int("dense_limit") ?? options.denseLimit
+        var candidates = [30.0, 100, 300, 1000, 3000, 10000]
+        var selection = TimeSelection.nonlinearLoss
+        if let time = try training.section("time") {
+            if let c = try time.doubles("candidates") {
+                guard !c.isEmpty, c.allSatisfy({ $0 > 0 }) else { throw time.error("candidates", "needs at least one time > 0") }
+                candidates = c
+            }
+            switch try time.string("selection") ?? "nonlinear-loss" {
+            case "nonlinear-loss": selection = .nonlinearLoss
+            case "linearized-loss": selection = .linearizedLoss
+            case "fixed":
+                guard let t = try time.double("fixed"), t > 0 else { throw time.error("fixed", "selection: fixed needs 'fixed: <t > 0>'") }
+                selection = .fixed(t)
+            case let other: throw time.error("selection", "\"\(other)\" is not one of: nonlinear-loss, linearized-loss, fixed")
+            }
+            if case .fixed = selection {} else if time.has("fixed") { _ = try time.double("fixed") }
+            try time.rejectUnknownKeys()
+        }
+        var refresh = RefreshSchedule.everyRound
+        if let r = try training.section("refresh") {
+            switch try r.string("schedule") ?? "every-round" {
+            case "every-round": refresh = .everyRound
+            case "every":
+                guard let n = try r.int("rounds"), n >= 1 else { throw r.error("rounds", "schedule: every needs 'rounds: <r ≥ 1>'") }
+                refresh = .every(n)
+            case "adaptive":
+                let threshold = try r.double("drift_threshold") ?? 0.05
+                let maxInterval = try r.int("max_interval") ?? 8
+                guard threshold > 0, maxInterval >= 1 else { throw r.error("drift_threshold", "needs drift_threshold > 0 and max_interval ≥ 1") }
+                refresh = .adaptive(threshold: threshold, maxInterval: maxInterval)
+            case let other: throw r.error("schedule", "\"\(other)\" is not one of: every-round, every, adaptive")
+            }
+            try r.rejectUnknownKeys()
+        }
+        try training.rejectUnknownKeys()
+
+        let serverNode = try root.requiredSection("server")
+        let workerNodes = try root.sections("workers")
+        var server = ServerSettings(expectedWorkers: try serverNode.int("expected_workers") ?? workerNodes.count)
+        guard server.expectedWorkers >= 1 else { throw serverNode.error("expected_workers", "needs at least one worker") }
+        server.endpoint = try serverNode.string("endpoint") ?? server.endpoint
+        guard server.endpoint.hasPrefix("tcp://") || server.endpoint.hasPrefix("ipc://") || server.endpoint.hasPrefix("inproc://") else {
+            throw serverNode.error("endpoint", "expected a ZeroMQ endpoint like tcp://127.0.0.1:5555")
+        }
+        if let e = try serverNode.section("evaluation") { server.evaluation = try parseData(e, resolve: resolve) }
+        server.roundDeadline = try serverNode.double("round_deadline_seconds") ?? server.roundDeadline
+        server.registrationTimeout = try serverNode.double("registration_timeout_seconds") ?? server.registrationTimeout
+        server.missingWorkerPolicy = try serverNode.choice("missing_worker_policy") ?? .proceed
+        server.minWorkers = try serverNode.int("min_workers") ?? 1
+        guard server.minWorkers >= 1, server.minWorkers <= server.expectedWorkers else {
+            throw serverNode.error("min_workers", "must be between 1 and expected_workers (\(server.expectedWorkers))")
+        }
+        server.maxMessageBytes = try serverNode.int("max_message_bytes") ?? server.maxMessageBytes
+        guard server.maxMessageBytes >= 1 << 16 else { throw serverNode.error("max_message_bytes", "must be at least 65536") }
+        server.heartbeatInterval = try serverNode.double("heartbeat_seconds") ?? server.heartbeatInterval
+        server.blockFormat = try serverNode.choice("block_format") ?? .factored
+        if let c = try serverNode.section("curve") {
+            guard let key = try c.string("secret_key") else { throw c.error(nil, "missing 'secret_key'") }
+            server.curve = CurveSettings(secretKeyFile: resolve(key), authorizedKeyFiles: (try c.strings("authorized_keys") ?? []).map(resolve))
+            try c.rejectUnknownKeys()
+        }
+        try serverNode.rejectUnknownKeys()
+
+        var workers: [WorkerSettings] = []
+        for w in workerNodes {
+            guard let name = try w.string("name"), !name.isEmpty, name.utf8.count <= 255 else {
+                throw w.error("name", "every worker needs a name (1–255 bytes)")
+            }
+            guard !workers.contains(where: { $0.name == name }) else { throw w.error("name", "duplicate worker name \"\(name)\"") }
+            guard let d = try w.section("data") else { throw w.error(nil, "worker \(name) needs a 'data' section") }
+            var worker = WorkerSettings(name: name, server: try w.string("server") ?? server.endpoint.replacingOccurrences(of: "tcp://*", with: "tcp://127.0.0.1"),
+                                        data: try parseData(d, resolve: resolve))
+            if let h = try w.section("held_out") { worker.heldOut = try parseData(h, resolve: resolve) }
+            if let c = try w.section("curve") {
+                guard let key = try c.string("secret_key"), let pub = try c.string("server_public_key") else {
+                    throw c.error(nil, "a worker's curve section needs 'secret_key' and 'server_public_key'")
+                }
+                worker.curve = CurveSettings(secretKeyFile: resolve(key), serverPublicKeyFile: resolve(pub))
+                try c.rejectUnknownKeys()
+            }
+            try w.rejectUnknownKeys()
+            workers.append(worker)
+        }
+        try root.rejectUnknownKeys()
+
+        return RunConfiguration(runID: runID, outputDirectory: output, rounds: rounds, architecture: architecture,
+                                seed: UInt64(seedValue), linearization: options, timeCandidates: candidates.sorted(),
+                                timeSelection: selection, refresh: refresh, server: server, workers: workers,
+                                hash: fnv1a(yaml), file: file)
+    }
+
+    private static func parseData(_ d: ConfigReader, resolve: (String) -> String) throws -> DataSource {
+        guard let file = try d.string("file") else { throw d.error(nil, "missing 'file'") }
+        var source = DataSource(file: resolve(file))
+        source.labelColumn = try d.int("label_column")
+        source.header = try d.bool("header") ?? false
+        source.featureScale = try d.double("feature_scale") ?? 1
+        if d.has("classes") {
+            let k = try d.int("classes")!
+            guard k >= 0 else { throw d.error("classes", "must be ≥ 2 (classification) or 0 (regression)") }
+            source.classes = k == 0 ? nil : k
+        }
+        source.split = try d.choice("split") ?? .all
+        source.trainFraction = try d.double("train_fraction") ?? 0.8
+        guard source.trainFraction > 0, source.trainFraction < 1 else { throw d.error("train_fraction", "must be in (0, 1)") }
+        source.splitSeed = UInt64(max(0, try d.int("split_seed") ?? 0))
+        if let s = try d.section("shard") {
+            guard let index = try s.int("index"), let count = try s.int("count"), count >= 1, index >= 0, index < count else {
+                throw s.error(nil, "a shard needs 'index' in 0..<count and 'count' ≥ 1")
+            }
+            source.shard = (index, count, UInt64(max(0, try s.int("seed") ?? 0)))
+            try s.rejectUnknownKeys()
+        }
+        try d.rejectUnknownKeys()
+        return source
+    }
+}
+
+/// FNV-1a, 64 bits, as 16 hex digits: a stable identity of a configuration text.
+func fnv1a(_ text: String) -> String {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    return String(format: "%016llx", h)
+}
