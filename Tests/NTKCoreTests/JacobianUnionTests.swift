@@ -55,3 +55,20 @@ final class JacobianUnionTests: XCTestCase {
         }
     }
 }
+
+final class KernelDriftTests: XCTestCase {
+    func testEstimatedDriftTracksTheExactOne() throws {
+        let (net, x) = try smallProblem(activation: .relu, widths: [5, 64, 64, 2], samples: 12)
+        let before = try FactoredJacobian(network: net, inputs: x)
+        // Move the weights a little, as a round of training would.
+        var g = PortableGaussian(seed: 31)
+        let moved = try MLP(architecture: net.architecture,
+                            parameters: net.parameters.adding(net.parameters.reshaping(g.fill(net.architecture.parameterCount)), scaledBy: 0.05))
+        let after = try FactoredJacobian(network: moved, inputs: x)
+        let exact = KernelDrift.exact(new: after.gram(), old: before.gram())
+        let estimate = try XCTUnwrap(KernelDrift.estimate(new: after, old: before, probes: 64))
+        XCTAssertGreaterThan(exact, 1e-3)
+        XCTAssertEqual(estimate, exact, accuracy: 0.35 * exact)
+        XCTAssertEqual(KernelDrift.estimate(new: before, old: before), 0)
+    }
+}
