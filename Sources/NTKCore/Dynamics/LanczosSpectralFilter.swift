@@ -14,10 +14,16 @@ public struct LanczosSpectralFilter: Sendable {
     public var tolerance: Double
     /// Upper bound on the Krylov dimension (defaults to the problem size).
     public var maxIterations: Int?
+    /// Ritz directions with `θ − shift ≤ noiseFloor · (θ_max − shift)` are rounding noise of a null space
+    /// (see `LinearizedDynamics.noiseFloor`) and get a zero coefficient; `shift` is the ridge part of `A`.
+    public var noiseFloor: Double
+    public var shift: Double
 
-    public init(tolerance: Double = 1e-10, maxIterations: Int? = nil) {
+    public init(tolerance: Double = 1e-10, maxIterations: Int? = nil, noiseFloor: Double = 0, shift: Double = 0) {
         self.tolerance = tolerance
         self.maxIterations = maxIterations
+        self.noiseFloor = noiseFloor
+        self.shift = shift
     }
 
     /// What one run produced.
@@ -117,9 +123,10 @@ public struct LanczosSpectralFilter: Sendable {
         let eigen = try SymmetricEigen(t, name: "Lanczos tridiagonal")
         let ritz = eigen.values.map { max($0, 0) }
         let firstComponents = (0..<d).map { eigen.vectorRows[$0, 0] }   // Sᵀ e_1
+        let top = (ritz.last ?? 0) - shift
         let coefficients = scales.map { tau -> [Double] in
             var c = firstComponents
-            for j in 0..<d { c[j] *= phi(ritz[j], tau) }
+            for j in 0..<d { c[j] *= ritz[j] - shift <= noiseFloor * top ? 0 : phi(ritz[j], tau) }
             return eigen.vectorRows.times(c, transposed: true)
         }
         return (coefficients, ritz)

@@ -120,6 +120,12 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
         return zip(other.jvp(delta), f0).map { Double($0) + Double($1) }
     }
 
+    /// Relative eigenvalue size below which `H`'s directions are rounding noise: the Gram's precision
+    /// (Float32 blocks: ~1e-6), never below Float64's `n ε`.
+    private func noiseFloor(_ n: Int) -> Double {
+        max(Double(n) * Double.ulpOfOne, 10 * Double(Scalar.ulpOfOne))
+    }
+
     /// Whether this problem runs on the dense Gram.
     public var usesDenseGram: Bool {
         switch options.solver {
@@ -156,14 +162,15 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
             let betas: [[Double]]
             if let h = dense {
                 if dynamics == nil {
-                    dynamics = try LinearizedDynamics(gram: h, sampleCount: m, learningRate: options.learningRate, ridge: options.ridge)
+                    dynamics = try LinearizedDynamics(gram: h, sampleCount: m, learningRate: options.learningRate,
+                                                      ridge: options.ridge, noiseFloor: noiseFloor(h.rows))
                 }
                 let dynamics = self.dynamics!
                 betas = try dynamics.coefficients(residual: residual, times: times, flow: options.flow)
                 report = "dense \(options.kernel.rawValue) Gram \(h.rows)×\(h.rows), λ_max/m = \(String(format: "%.4g", dynamics.operatorEigenvalues.last ?? 0))"
             } else {
                 let rho = options.ridge, eta = options.learningRate, flow = options.flow
-                let lanczos = LanczosSpectralFilter(tolerance: options.tolerance)
+                let lanczos = LanczosSpectralFilter(tolerance: options.tolerance, noiseFloor: noiseFloor(jacobian.columnCount), shift: rho)
                 let result = try lanczos.apply({ v in
                     var hv = self.gramProduct(v)
                     for i in hv.indices { hv[i] = hv[i] / Double(m) + rho * v[i] }

@@ -48,10 +48,12 @@ public struct NumpyArchive: Sendable {
                 }
             }
         }
-        if FileManager.default.fileExists(atPath: url.path) {
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-        } else {
-            try FileManager.default.moveItem(at: temporary, to: url)
+        // POSIX rename replaces the target atomically; FileManager.replaceItemAt on Linux removes an
+        // existing destination and then fails, losing the old file.
+        guard rename(temporary.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw NumpyFormatError.unreadable(url.path, "cannot write: \(reason)")
         }
     }
 }

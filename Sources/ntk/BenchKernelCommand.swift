@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import NTKCore
+
+/// `ntk bench kernel`: how long the empirical NTK Gram takes from inputs, on random data.
+///
+/// The timed region is the whole "empirical NTK from inputs" cost — forward pass, batched backward
+/// pass for every output, and the per-layer Gram assembly — which is what neural-tangents'
+/// `empirical_ntk_fn` does too, so the two can be compared line for line (bench/kernel.sh).
+struct BenchKernelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernel",
+        abstract: "Time the empirical NTK Gram (factored Jacobian + Gram, Float32) of a random MLP on random inputs.",
+        discussion: """
+        The timed region is everything from inputs to Gram: forward pass, \
+        backward pass for every output, per-layer Gram assembly. Reports the \
+        best and the median of --repeat runs after one untimed warm-up, and \
+        the GFLOP/s of an sgemm 2048×2048×2048 measured in the same process as \
+        a reference for the machine's speed.
+
+        With --json the last line on stdout is one JSON object (seconds):
+          {"impl": "ntk-swift factored", "kernel": "averaged",
+           "widths": [64, 512, 512, 1], "samples": 1000, "seconds": best,
+           "median": ..., "runs": [...], "openblas_core": "SkylakeX",
+           "threads": 2, "sgemm_gflops": ..., ...}
+        and the human-readable lines go to stderr.
+        """)
+
+    @Option(help: ArgumentHelp("Layer widths n_0,…,n_L (commas or dashes), e.g. 64,512,512,1.", valueName: "n0,...,nL"))
+    var widths: String = "64,512,512,1"
+
+    @Option(help: ArgumentHelp("Number of samples m (≥ 1).", valueName: "m"))
+    var samples: Int = 1000
+
+    @Option(help: ArgumentHelp("averaged (m × m, neural-tangents' trace_axes=(-1,)) or exact ((m·k) × (m·k)).", valueName: "averaged|exact"))
+    var kernel: KernelKind = .outputAveraged
+
+    @Option(help: ArgumentHelp("Timed runs (≥ 1); best and median are reported.", valueName: "R"))
+    var `repeat`: Int = 5
+
+    @Option(help: "Activation σ after every hidden layer.")
+    var activation: Activation = .relu
+
+    @Option(name: .customLong("bias-scale"), help: ArgumentHelp("β (NTK parametrization).", valueName: "β"))
+    var biasScale: Double = 0.1
+
+    @Option(help: ArgumentHelp("Seed of the random inputs and network.", valueName: "N"))
+    var seed: UInt64 = 0
+
+    @Flag(help: "Print one JSON object as the last stdout line (human-readable lines go to stderr).")
+    var json = false
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be ≥ 1, got \(samples)") }
+        guard `repeat` >= 1 else { throw ValidationError("--repeat must be ≥ 1, got \(`repeat`)") }
+        guard biasScale >= 0, biasScale.isFinite else { throw ValidationError("--bias-scale must be a finite number ≥ 0") }
+        guard let parsed = try? MLPArchitecture.parseWidths(widths), parsed.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--widths \(widths): expected positive integers such as 64,512,512,1")
+        }
+    }
+
+    /// The JSON result (keys are written in snake_case: `openblas_core`, `sgemm_gflops`).
+    struct Result: Codable {
+        let impl: String
+        let kernel: String
+        let widths: [Int]
+        let samples: Int
+        let seconds: Double
+        let median: Double
+        let runs: [Double]
+        let openblasCore: String
+        let threads: Int
+        let sgemmGflops: Double
+        let precision: String
+        let activation: String
+    }
+
+    func run() throws {
+        let parsed = try MLPArchitecture.parseWidths(widths)  // checked in validate()
+        let architecture = try MLPArchitecture(widths: parsed, activation: activation, biasScale: biasScale)
+        let k = architecture.outputCount
+        let side = kernel == .exact ? samples * k : samples
+        try KernelCommand.checkFits(rows: side, columns: side, what: "the Gram")
+
+        // Seeded random problem: the same inputs and θ on every machine.
+        var rng = PortableGaussian(seed: seed, stream: 1)
+        let inputs = Matrix<Float>(rows: samples, columns: architecture.inputDimension,
+                                   elements: rng.fill(samples * architecture.inputDimension))
+        let network = MLP<Float>(architecture: architecture, seed: seed)
+
+        func once() throws -> Double {
+            try Console.timed {
+                let jacobian = try FactoredJacobian(network: network, inputs: inputs)
+                return jacobian.gram(kernel)
+            }.seconds
+        }
+        _ = try once()  // warm-up: first-touch page faults and OpenBLAS thread start-up are not the kernel's cost
+        let runs = try (0..<`repeat`).map { _ in try once() }
+        let sorted = runs.sorted()
+        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let gflops = Self.sgemmGFLOPS(size: 2048)
+
+        let result = Result(impl: "ntk-swift factored", kernel: kernel.rawValue, widths: parsed, samples: samples,
+                            seconds: sorted[0], median: median, runs: runs, openblasCore: BLASRuntime.coreName,
+                            threads: BLASRuntime.threadCount, sgemmGflops: gflops, precision: "float32",
+                            activation: activation.rawValue)
+        let shape = kernel == .exact ? "\(side)×\(side) exact" : "\(side)×\(side) averaged (approximation)"
+        let lines = [
+            "empirical NTK Gram from inputs (forward + backward + Gram), MLP \(ModelOptions.spelled(parsed)) \(activation.rawValue), m = \(samples), \(shape), float32",
+            "best \(Console.format(sorted[0], "%.4f")) s, median \(Console.format(median, "%.4f")) s over \(`repeat`) runs (after 1 warm-up)",
+            "machine reference: sgemm 2048³ at \(Console.format(gflops, "%.1f")) GFLOP/s; OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threadCount) threads",
+        ]
+        if json {
+            for line in lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            print(try Console.jsonLine(result))
+        } else {
+            for line in lines { print(line) }
+        }
+    }
+
+    /// Best of three `C = A·B` (single precision, n × n × n) after a warm-up, as GFLOP/s (2n³ flops each).
+    static func sgemmGFLOPS(size n: Int) -> Double {
+        var rng = PortableGaussian(seed: 7)
+        let a = Matrix<Float>(rows: n, columns: n, elements: rng.fill(n * n))
+        let b = Matrix<Float>(rows: n, columns: n, elements: rng.fill(n * n))
+        _ = Matrix.product(a, b)
+        let best = (0..<3).map { _ in Console.timed { Matrix.product(a, b) }.seconds }.min()!
+        return 2 * pow(Double(n), 3) / best / 1e9
+    }
+}
