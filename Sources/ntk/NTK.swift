@@ -47,6 +47,7 @@ struct NTK: ParsableCommand {
     /// therefore run before we parse arguments, open files or print anything.
     static func main() {
         let selection = BLASRuntime.selectFastestCore()
+        MemoryTuning.keepLargeBlocksMapped()
         blasSelection = selection
         Console.bootstrapLogging()
         log.info("\(BLASRuntime.describe(selection))")

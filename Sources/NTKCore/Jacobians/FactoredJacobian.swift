@@ -42,13 +42,7 @@ public struct FactoredJacobian<Scalar: BLASScalar>: Sendable {
                 let n = d.columns
                 d.withUnsafeMutableBufferPointer { pd in
                     sigmaPrime.withUnsafeBufferPointer { ps in
-                        for i in 0..<m {
-                            let s = ps.baseAddress! + i * n
-                            for a in 0..<k {
-                                let row = pd.baseAddress! + (i * k + a) * n
-                                for j in 0..<n { row[j] *= s[j] }
-                            }
-                        }
+                        Scalar.scaleRepeatedRows(pd.baseAddress!, samples: m, outputs: k, width: n, by: ps.baseAddress!)
                     }
                 }
                 deltas[l - 1] = d
@@ -96,7 +90,7 @@ public struct FactoredJacobian<Scalar: BLASScalar>: Sendable {
             let mixed = combineOutputs(delta, weights: v, m: m, k: k)       // D̃: m × n_ℓ
             out.weights[l - 1] = Matrix.product(mixed, layerInputs[l - 1], transposeA: true,
                                                 alpha: Scalar(architecture.weightMultiplier(layer: l)))
-            let ones = [Scalar](repeating: 1, count: m)
+            let ones = Scalar.filled(1, count: m)
             var b = mixed.times(ones, transposed: true)
             let sb = Scalar(architecture.biasMultiplier(layer: l))
             for j in 0..<n { b[j] *= sb }
@@ -111,25 +105,20 @@ public struct FactoredJacobian<Scalar: BLASScalar>: Sendable {
     /// Per layer, `T^ℓ = s_w X^{ℓ−1} ∂W^ℓᵀ + s_b 1 ∂b^ℓᵀ` (m × n_ℓ), and `(Zᵀw)_{i,a} = Σ_ℓ δ^ℓ_{i,a} · T^ℓ_i`.
     public func jvp(_ w: MLPParameters<Scalar>) -> [Scalar] {
         let m = sampleCount, k = outputCount
-        var out = [Scalar](repeating: 0, count: m * k)
+        var out = Scalar.filled(0, count: m * k)
         for l in 1...architecture.layerCount {
             var t = Matrix.product(layerInputs[l - 1], w.weights[l - 1], transposeB: true,
                                    alpha: Scalar(architecture.weightMultiplier(layer: l)))
             let sb = Scalar(architecture.biasMultiplier(layer: l))
             let n = t.columns
             w.biases[l - 1].withUnsafeBufferPointer { pb in
-                t.withUnsafeMutableBufferPointer { pt in
-                    for i in 0..<m { for j in 0..<n { pt[i * n + j] += sb * pb[j] } }
-                }
+                t.withUnsafeMutableBufferPointer { pt in Scalar.addRowVector(pt.baseAddress!, rows: m, columns: n, pb.baseAddress!, scale: sb) }
             }
-            // (Zᵀw)_{i,·} += Δ^ℓ_i T^ℓ_i : one small GEMV per sample (k × n_ℓ).
+            // (Zᵀw)_{i,a} += δ^ℓ_{i,a} · T^ℓ_i: per-sample row dots (k × n_ℓ each), one pass over Δ.
             deltas[l - 1].withUnsafeBufferPointer { pd in
                 t.withUnsafeBufferPointer { pt in
                     out.withUnsafeMutableBufferPointer { po in
-                        for i in 0..<m {
-                            Scalar.gemv(trans: false, m: k, n: n, alpha: 1, a: pd.baseAddress! + i * k * n, lda: n,
-                                        x: pt.baseAddress! + i * n, incx: 1, beta: 1, y: po.baseAddress! + i * k, incy: 1)
-                        }
+                        Scalar.accumulateRowDots(pd.baseAddress!, pt.baseAddress!, samples: m, outputs: k, width: n, into: po.baseAddress!)
                     }
                 }
             }
@@ -137,17 +126,14 @@ public struct FactoredJacobian<Scalar: BLASScalar>: Sendable {
         return out
     }
 
-    /// `D̃_i = Σ_a v_{i,a} δ_{i,a}`: per sample a (1 × k)·(k × n) product.
+    /// `D̃_i = Σ_a v_{i,a} δ_{i,a}`: per sample a (1 × k)·(k × n) product, one pass over Δ.
     private func combineOutputs(_ delta: Matrix<Scalar>, weights v: [Scalar], m: Int, k: Int) -> Matrix<Scalar> {
         let n = delta.columns
         var mixed = Matrix<Scalar>(rows: m, columns: n)
         delta.withUnsafeBufferPointer { pd in
             v.withUnsafeBufferPointer { pv in
                 mixed.withUnsafeMutableBufferPointer { pm in
-                    for i in 0..<m {
-                        Scalar.gemv(trans: true, m: k, n: n, alpha: 1, a: pd.baseAddress! + i * k * n, lda: n,
-                                    x: pv.baseAddress! + i * k, incx: 1, beta: 0, y: pm.baseAddress! + i * n, incy: 1)
-                    }
+                    Scalar.combineRows(pd.baseAddress!, weights: pv.baseAddress!, samples: m, outputs: k, width: n, into: pm.baseAddress!)
                 }
             }
         }

@@ -34,16 +34,21 @@ enum EmpiricalKernel {
             // Forward part: s_w² X Xᵀ + s_b² (mA × mB).
             let xA = a.layerInputs[l - 1]
             var forward = b.map { Matrix.product(xA, $0.layerInputs[l - 1], transposeB: true, alpha: S(sw * sw)) }
-                ?? xA.rowGram(alpha: S(sw * sw))
-            let sb2 = S(sb * sb)
-            forward.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] += sb2 } }
+                ?? xA.rowGram(alpha: S(sw * sw), upperOnly: true)
+            let constant = S.filled(S(sb * sb), count: forward.columns)
+            let (fr, fc) = (forward.rows, forward.columns)
+            forward.withUnsafeMutableBufferPointer { p in
+                constant.withUnsafeBufferPointer { c in S.addRowVector(p.baseAddress!, rows: fr, columns: fc, c.baseAddress!, scale: 1) }
+            }
             // Backward part: Δ Δᵀ (exact, mk × mk) or Σ_a δ_a δ_aᵀ / k (averaged, m × m), by viewing Δ as m × (k n).
             let dA = reshapedDelta(a.deltas[l - 1], kind: kind, k: k)
             let backward = b.map { Matrix.product(dA, reshapedDelta($0.deltas[l - 1], kind: kind, k: k), transposeB: true) }
-                ?? dA.rowGram()
+                ?? dA.rowGram(upperOnly: true)
             accumulateHadamard(into: &result, backward: backward, forward: forward,
-                               rowsPerSample: rowsPerSample, scale: kind == .exact ? 1 : 1 / S(k))
+                               rowsPerSample: rowsPerSample, scale: kind == .exact ? 1 : 1 / S(k), upperOnly: b == nil)
         }
+        // The symmetric Gram was accumulated on and above the diagonal only: one mirror at the end.
+        if b == nil { result.mirrorUpperTriangle() }
         return result
     }
 
@@ -54,21 +59,13 @@ enum EmpiricalKernel {
 
     /// `result[(i,a),(j,b)] += scale · backward[(i,a),(j,b)] · forward[i,j]`.
     private static func accumulateHadamard<S: BLASScalar>(into result: inout Matrix<S>, backward: Matrix<S>, forward: Matrix<S>,
-                                                          rowsPerSample r: Int, scale: S) {
-        let cols = result.columns, mB = forward.columns, rows = result.rows
+                                                          rowsPerSample r: Int, scale: S, upperOnly: Bool) {
+        let (mA, mB) = (forward.rows, forward.columns)
         result.withUnsafeMutableBufferPointer { pr in
             backward.withUnsafeBufferPointer { pb in
                 forward.withUnsafeBufferPointer { pf in
-                    for row in 0..<rows {
-                        let i = row / r
-                        let fRow = pf.baseAddress! + i * mB
-                        let out = pr.baseAddress! + row * cols
-                        let bRow = pb.baseAddress! + row * cols
-                        for j in 0..<mB {
-                            let f = scale * fRow[j]
-                            for bIdx in 0..<r { out[j * r + bIdx] += f * bRow[j * r + bIdx] }
-                        }
-                    }
+                    S.accumulateBlockHadamard(pr.baseAddress!, pb.baseAddress!, pf.baseAddress!,
+                                              rowSamples: mA, columnSamples: mB, perSample: r, scale: scale, upperOnly: upperOnly)
                 }
             }
         }

@@ -4,7 +4,7 @@ import CLinearAlgebra
 ///
 /// Every routine takes row-major operands (`CblasRowMajor`) with explicit leading dimensions,
 /// so sub-blocks of larger buffers can be passed without copying.
-public protocol BLASScalar: BinaryFloatingPoint & Sendable & Codable where Self.RawSignificand: FixedWidthInteger {
+public protocol BLASScalar: BinaryFloatingPoint & ElementwiseKernels & Sendable & Codable where Self.RawSignificand: FixedWidthInteger {
     /// `C ← α op(A) op(B) + β C`, row-major.
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
@@ -32,6 +32,11 @@ public protocol BLASScalar: BinaryFloatingPoint & Sendable & Codable where Self.
     static func potrs(n: Int, nrhs: Int, a: UnsafePointer<Self>, b: UnsafeMutablePointer<Self>) -> Int32
     /// Name used in logs and file headers ("float32", "float64").
     static var dtypeName: String { get }
+    /// `count` copies of `value` (specialized: generic array filling runs element by element).
+    static func filled(_ value: Self, count: Int) -> [Self]
+    /// `σ(h)` and `σ′(h)` over a buffer (see `Activation.apply`).
+    static func activate(_ activation: Activation, _ h: UnsafeBufferPointer<Self>, values: UnsafeMutableBufferPointer<Self>,
+                         derivatives: UnsafeMutableBufferPointer<Self>?)
 }
 
 @inline(__always) private func op(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
@@ -70,6 +75,11 @@ extension Double: BLASScalar {
         LAPACKE_dpotrs(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "L")), Int32(n), Int32(nrhs), a, Int32(n), b, Int32(n))
     }
     public static var dtypeName: String { "float64" }
+    public static func filled(_ value: Double, count: Int) -> [Double] { [Double](repeating: value, count: count) }
+    public static func activate(_ activation: Activation, _ h: UnsafeBufferPointer<Double>, values: UnsafeMutableBufferPointer<Double>,
+                                derivatives: UnsafeMutableBufferPointer<Double>?) {
+        activation.apply(h, values: values, derivatives: derivatives)
+    }
 }
 
 extension Float: BLASScalar {
@@ -114,4 +124,9 @@ extension Float: BLASScalar {
         LAPACKE_spotrs(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "L")), Int32(n), Int32(nrhs), a, Int32(n), b, Int32(n))
     }
     public static var dtypeName: String { "float32" }
+    public static func filled(_ value: Float, count: Int) -> [Float] { [Float](repeating: value, count: count) }
+    public static func activate(_ activation: Activation, _ h: UnsafeBufferPointer<Float>, values: UnsafeMutableBufferPointer<Float>,
+                                derivatives: UnsafeMutableBufferPointer<Float>?) {
+        activation.apply(h, values: values, derivatives: derivatives)
+    }
 }

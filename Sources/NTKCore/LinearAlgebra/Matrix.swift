@@ -15,7 +15,14 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
         precondition(rows >= 0 && columns >= 0, "negative matrix dimension")
         self.rows = rows
         self.columns = columns
-        self.elements = [Scalar](repeating: value, count: rows * columns)
+        self.elements = Scalar.filled(value, count: rows * columns)
+    }
+
+    /// A matrix whose elements are about to be overwritten (a GEMM/SYRK output): skips the zero-filling pass.
+    init(uninitializedRows rows: Int, columns: Int) {
+        self.rows = rows
+        self.columns = columns
+        self.elements = [Scalar](unsafeUninitializedCapacity: rows * columns) { _, count in count = rows * columns }
     }
 
     /// A matrix over existing row-major elements.
@@ -113,9 +120,8 @@ extension Matrix {
         let kb = tb ? b.columns : b.rows
         let n = tb ? b.rows : b.columns
         precondition(k == kb, "product: inner dimensions differ (\(k) vs \(kb))")
-        var c = Matrix(rows: m, columns: n)
-        guard m > 0, n > 0 else { return c }
-        if k == 0 { return c }
+        if m == 0 || n == 0 || k == 0 { return Matrix(rows: m, columns: n) }
+        var c = Matrix(uninitializedRows: m, columns: n)
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
@@ -128,19 +134,18 @@ extension Matrix {
         return c
     }
 
-    /// `α A Aᵀ` (the Gram of the rows) through SYRK, with both triangles filled.
-    public func rowGram(alpha: Scalar = 1) -> Matrix {
-        var g = Matrix(rows: rows, columns: rows)
-        guard rows > 0 else { return g }
-        if columns > 0 {
-            withUnsafeBufferPointer { pa in
-                g.withUnsafeMutableBufferPointer { pg in
-                    Scalar.syrk(trans: false, n: rows, k: columns, alpha: alpha, a: pa.baseAddress!, lda: columns,
-                                beta: 0, c: pg.baseAddress!, ldc: rows)
-                }
+    /// `α A Aᵀ` (the Gram of the rows) through SYRK, with both triangles filled — or, with
+    /// `upperOnly`, only the upper one (the lower holds arbitrary values until `mirrorUpperTriangle`).
+    public func rowGram(alpha: Scalar = 1, upperOnly: Bool = false) -> Matrix {
+        guard rows > 0, columns > 0 else { return Matrix(rows: rows, columns: rows) }
+        var g = Matrix(uninitializedRows: rows, columns: rows)
+        withUnsafeBufferPointer { pa in
+            g.withUnsafeMutableBufferPointer { pg in
+                Scalar.syrk(trans: false, n: rows, k: columns, alpha: alpha, a: pa.baseAddress!, lda: columns,
+                            beta: 0, c: pg.baseAddress!, ldc: rows)
             }
         }
-        g.mirrorUpperTriangle()
+        if !upperOnly { g.mirrorUpperTriangle() }
         return g
     }
 
@@ -148,9 +153,8 @@ extension Matrix {
     public mutating func mirrorUpperTriangle() {
         precondition(rows == columns, "mirrorUpperTriangle needs a square matrix")
         let n = rows
-        withUnsafeMutableBufferPointer { p in
-            for i in 0..<n { for j in 0..<i { p[i * n + j] = p[j * n + i] } }
-        }
+        guard n > 1 else { return }
+        withUnsafeMutableBufferPointer { Scalar.mirrorUpper($0.baseAddress!, order: n) }
     }
 
     /// `op(A) x` through GEMV.

@@ -27,28 +27,25 @@ public enum Activation: String, CaseIterable, Codable, Sendable {
         }
     }
 
-    /// In place over a buffer of pre-activations: writes `σ(h)` to `values` and `σ′(h)` to `derivatives`.
-    /// Tight loops over contiguous memory; relu and identity stay in the buffer's precision.
-    public func apply<S: BLASScalar>(_ h: UnsafeBufferPointer<S>, values: UnsafeMutableBufferPointer<S>,
-                                     derivatives: UnsafeMutableBufferPointer<S>?) {
+    /// Over a buffer of pre-activations: writes `σ(h)` to `values` and `σ′(h)` to `derivatives`.
+    /// Separate straight loops per case (no optional or switch inside), so relu and identity vectorize and
+    /// stay in the buffer's precision; the others evaluate in `Double`.
+    @inline(__always)
+    public func apply<S: BinaryFloatingPoint>(_ h: UnsafeBufferPointer<S>, values: UnsafeMutableBufferPointer<S>,
+                                              derivatives: UnsafeMutableBufferPointer<S>?) {
+        let n = h.count
+        guard n > 0 else { return }
+        let x = h.baseAddress!, v = values.baseAddress!
         switch self {
         case .relu:
-            for i in h.indices {
-                let x = h[i]
-                values[i] = x > 0 ? x : 0
-                derivatives?[i] = x > 0 ? 1 : 0
-            }
+            for i in 0..<n { v[i] = max(x[i], 0) }
+            if let d = derivatives?.baseAddress { for i in 0..<n { d[i] = x[i] > 0 ? 1 : 0 } }
         case .identity:
-            for i in h.indices {
-                values[i] = h[i]
-                derivatives?[i] = 1
-            }
+            v.update(from: x, count: n)
+            if let d = derivatives?.baseAddress { d.update(repeating: 1, count: n) }
         default:
-            for i in h.indices {
-                let x = Double(h[i])
-                values[i] = S(value(x))
-                derivatives?[i] = S(derivative(x))
-            }
+            for i in 0..<n { v[i] = S(value(Double(x[i]))) }
+            if let d = derivatives?.baseAddress { for i in 0..<n { d[i] = S(derivative(Double(x[i]))) } }
         }
     }
 

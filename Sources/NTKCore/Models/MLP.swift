@@ -42,9 +42,7 @@ public struct MLP<Scalar: BLASScalar>: Sendable {
             let b = parameters.biases[l - 1]
             let n = h.columns
             h.withUnsafeMutableBufferPointer { p in
-                b.withUnsafeBufferPointer { pb in
-                    for i in 0..<m { for j in 0..<n { p[i * n + j] += sb * pb[j] } }
-                }
+                b.withUnsafeBufferPointer { pb in Scalar.addRowVector(p.baseAddress!, rows: m, columns: n, pb.baseAddress!, scale: sb) }
             }
             if l == arch.layerCount { x = h; break }
             var value = Matrix<Scalar>(rows: m, columns: n)
@@ -52,9 +50,9 @@ public struct MLP<Scalar: BLASScalar>: Sendable {
             h.withUnsafeBufferPointer { ph in
                 value.withUnsafeMutableBufferPointer { pv in
                     if keepDerivatives {
-                        deriv.withUnsafeMutableBufferPointer { pd in arch.activation.apply(ph, values: pv, derivatives: pd) }
+                        deriv.withUnsafeMutableBufferPointer { pd in Scalar.activate(arch.activation, ph, values: pv, derivatives: pd) }
                     } else {
-                        arch.activation.apply(ph, values: pv, derivatives: nil)
+                        Scalar.activate(arch.activation, ph, values: pv, derivatives: nil)
                     }
                 }
             }
