@@ -1,1 +1,0 @@
-// ZeroMQ transport: see Transport.swift
