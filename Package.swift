@@ -34,7 +34,12 @@ let package = Package(
         // Moving frames: ZeroMQ ROUTER/DEALER sockets (with CURVE) and an in-process transport for tests.
         .target(name: "NTKTransport", dependencies: ["NTKWire", "CZeroMQ"]),
         // Run configuration files (YAML): model, training, schedule, endpoints, policies.
-        .target(name: "NTKConfig", dependencies: ["NTKCore", "NTKData", .product(name: "Yams", package: "Yams")]),
+        .target(name: "NTKConfig", dependencies: ["NTKCore", "NTKData", "NTKWire", .product(name: "Yams", package: "Yams")]),
+        // The two roles as libraries (testable in one process over the in-process transport).
+        .target(name: "NTKServer", dependencies: ["NTKCore", "NTKData", "NTKConfig", "NTKWire", "NTKTransport",
+                                                  .product(name: "Logging", package: "swift-log")]),
+        .target(name: "NTKWorker", dependencies: ["NTKCore", "NTKData", "NTKConfig", "NTKWire", "NTKTransport",
+                                                  .product(name: "Logging", package: "swift-log")]),
         // Data sets: loaders and splits.
         .target(name: "NTKData", dependencies: ["NTKCore"]),
         // The command-line tool.
@@ -46,6 +51,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "NTKFederationTests", dependencies: ["NTKServer", "NTKWorker", "NTKTransport", "NTKConfig", "NTKCore", "NTKWire"]),
         .testTarget(name: "NTKConfigTests", dependencies: ["NTKConfig", "NTKCore"]),
         .testTarget(name: "NTKWireTests", dependencies: ["NTKWire", "NTKCore"]),
         .testTarget(name: "NTKTransportTests", dependencies: ["NTKTransport", "NTKWire"]),

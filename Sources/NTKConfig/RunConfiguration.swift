@@ -1,6 +1,7 @@
 import Foundation
 import NTKCore
 import NTKData
+import NTKWire
 
 /// How the integration time `t` of a round is chosen.
 public enum TimeSelection: Equatable, Sendable {
@@ -30,14 +31,6 @@ public enum MissingWorkerPolicy: String, CaseIterable, Sendable {
     case proceed
     /// Wait for every registered worker to come back.
     case wait
-}
-
-/// How a worker ships its Jacobian.
-public enum BlockFormat: String, CaseIterable, Sendable {
-    /// Per-layer factors `X^{ℓ−1}`, `Δ^ℓ` (about n/2 times smaller; default).
-    case factored
-    /// The dense block `Zᵀ` (mk × P).
-    case dense
 }
 
 /// CURVE keys of one node.

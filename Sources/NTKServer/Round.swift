@@ -1,0 +1,217 @@
+import Foundation
+import NTKConfig
+import NTKCore
+import NTKWire
+
+/// One federated round, as the server runs it:
+///
+/// 1. broadcast θ and the round's instructions (refresh or not);
+/// 2. at a refresh, collect every worker's block, assembling the Gram as blocks arrive, and re-linearize;
+/// 3. integrate the linearized dynamics for every candidate time `t` at once;
+/// 4. choose `t` (by default: the lowest training loss of the real network, reported by the workers);
+/// 5. update θ, evaluate, checkpoint, log.
+extension FederatedServer {
+    func runRound(_ round: Int) throws {
+        let started = ContinuousClock.now
+        mailbox.resetCounters()
+        heldOutReports = [:]
+        var record = RoundRecord(round: round)
+        let workers = registry.ordered.map(\.name)
+        let refresh = kernel == nil || planner.needsRefresh(round: round, schedule: config.refresh)
+
+        // 1. θ and instructions to every registered worker.
+        let start = RoundStart(parameters: parameters, refresh: refresh, evaluate: true, blockFormat: config.server.blockFormat)
+        currentRoundStart = (round, start)
+        for worker in registry.ordered {
+            do { try mailbox.send(start, to: worker.peer, workerID: worker.id, round: round) } catch {
+                log.warning("round \(round): could not reach \(worker.name): \(error)")
+            }
+        }
+
+        // 2. New blocks, new kernel.
+        if refresh { try relinearize(round: round, workers: workers, record: &record) }
+        record.workers = kernelWorkers
+
+        // 3. Every candidate time from one decomposition (or one Krylov basis).
+        var solutions: [LinearizedTraining<Float>.Solution] = []
+        try timed(&record.seconds.solve) {
+            solutions = try kernel!.solve(times: candidateTimes, from: beta)
+        }
+        record.solver = kernel!.report
+
+        // 4. Choose t; the workers' loss sums also give the real network's training metrics.
+        let searchStarted = ContinuousClock.now
+        let choice = try chooseTime(solutions, round: round, workers: workers, record: &record)
+        record.seconds.timeSearch = (ContinuousClock.now - searchStarted).seconds
+
+        // 5. Update, evaluate, checkpoint, log.
+        try timed(&record.seconds.update) {
+            parameters = kernel!.parameters(choice.coefficients)
+            beta = choice.coefficients
+        }
+        record.time = choice.time
+        let evaluationStarted = ContinuousClock.now
+        try evaluate(&record)
+        record.seconds.evaluation = (ContinuousClock.now - evaluationStarted).seconds
+        try timed(&record.seconds.checkpoint) {
+            planner.recordRefresh(round: round, drift: record.kernelDrift, schedule: config.refresh, refreshed: refresh)
+            try Checkpoint(round: round, runID: config.runID, configHash: config.hash, refresh: planner, parameters: parameters)
+                .write(to: checkpointURL)
+        }
+        currentRoundStart = nil
+        record.bytesReceived = Dictionary(uniqueKeysWithValues: mailbox.bytesReceived.compactMap { peer, bytes in
+            registry.worker(for: peer).map { ($0.name, bytes) }
+        })
+        record.bytesSent = mailbox.bytesSent
+        record.totalSeconds = (ContinuousClock.now - started).seconds
+        try append(record)
+        log.info("\(record.summary)")
+    }
+
+    /// The candidate times of a round: the grid, or the fixed `t`.
+    var candidateTimes: [Double] {
+        if case .fixed(let t) = config.timeSelection { return [t] }
+        return config.timeCandidates
+    }
+
+    /// Collects the blocks at the current θ and builds the new linearization from them.
+    func relinearize(round: Int, workers: [String], record: inout RoundRecord) throws {
+        let arch = config.architecture, k = arch.outputCount
+        var blocks: [String: any JacobianOperator<Float>] = [:]
+        var targets: [String: Matrix<Float>] = [:]
+        // The dense path assembles the Gram while the other blocks are still on their way.
+        let sizes = workers.map { registry.workers[$0]!.info.sampleCount }
+        let rows = sizes.reduce(0, +) * (config.linearization.kernel == .exact ? k : 1)
+        let dense = config.linearization.solver == .eigen || (config.linearization.solver == .auto && rows <= config.linearization.denseLimit)
+                    || config.linearization.kernel == .outputAveraged
+        var assembler = dense ? GramAssembler<Float>(partSizes: sizes, outputCount: k, kind: config.linearization.kernel) : nil
+        let blocksStarted = ContinuousClock.now
+        var gramSeconds = 0.0
+        let arrived = try collect(.block, round: round, from: workers) { name, message in
+            let block = try message.payload(Block.self)
+            let jacobian: any JacobianOperator<Float>, y: Matrix<Float>
+            switch block.body.format {
+            case .factored: (jacobian, y) = try block.factoredJacobian(architecture: arch, as: Float.self)
+            case .dense: (jacobian, y) = try block.jacobianBlock(architecture: arch, as: Float.self)
+            }
+            let announced = registry.workers[name]!.info.sampleCount
+            guard jacobian.sampleCount == announced else {
+                throw WireError.invalidPayload("block has \(jacobian.sampleCount) samples, \(name) registered \(announced)")
+            }
+            blocks[name] = jacobian
+            targets[name] = y
+            if assembler != nil {
+                let t0 = ContinuousClock.now
+                assembler!.add(jacobian, at: workers.firstIndex(of: name)!)
+                gramSeconds += (ContinuousClock.now - t0).seconds
+            }
+        }
+        record.seconds.blocks = (ContinuousClock.now - blocksStarted).seconds
+        record.seconds.gram = gramSeconds
+        guard !arrived.isEmpty else { throw ServerError.noBlocks("round \(round): no worker delivered a block") }
+        record.missingWorkers = workers.filter { !arrived.contains($0) }
+
+        let union = try JacobianUnion(arrived.map { blocks[$0]! })
+        let y = Matrix<Double>(rows: union.sampleCount, columns: k, elements: arrived.flatMap { targets[$0]!.elements.map(Double.init) })
+        // Drift against the previous kernel, when both cover the same samples.
+        if let old = kernel, kernelWorkers == arrived {
+            if let oldGram = old.denseGram, let newGram = assembler?.gram {
+                record.kernelDrift = KernelDrift.exact(new: newGram.converted(to: Double.self), old: oldGram)
+                record.kernelDriftMethod = "exact"
+            } else {
+                record.kernelDrift = KernelDrift.estimate(new: union, old: old.jacobian)
+                record.kernelDriftMethod = "hutchinson-16"
+            }
+        }
+        // A Gram assembled without the missing workers' rows is incomplete: the solver forms it from the union.
+        let gram = assembler?.isComplete == true ? assembler!.gram!.converted(to: Double.self) : nil
+        kernel = try LinearizedTraining(initialParameters: parameters, jacobian: union, targets: y,
+                                        options: config.linearization, gram: gram)
+        kernelWorkers = arrived
+        beta = nil
+    }
+
+    /// Applies the time-selection rule; asks the workers for the real network's loss on their shards.
+    func chooseTime(_ solutions: [LinearizedTraining<Float>.Solution], round: Int, workers: [String],
+                    record: inout RoundRecord) throws -> LinearizedTraining<Float>.Solution {
+        let k = config.architecture.outputCount
+        var asked = solutions
+        switch config.timeSelection {
+        case .linearizedLoss:
+            let losses = solutions.map { Evaluation(outputs: $0.trainOutputs, targets: kernel!.targets, outputCount: k, loss: config.linearization.loss).loss }
+            record.candidateLosses = losses
+            asked = [solutions[losses.indices.min { losses[$0] < losses[$1] }!]]
+        case .fixed:
+            asked = [solutions[0]]
+        case .nonlinearLoss:
+            break
+        }
+        // One exchange: candidate weights out, loss sums back (for metrics when t is already chosen).
+        let candidates = try Candidates(times: asked.map(\.time), parameters: asked.map { kernel!.parameters($0.coefficients) })
+        for worker in registry.ordered where workers.contains(worker.name) {
+            try? mailbox.send(candidates, to: worker.peer, workerID: worker.id, round: round)
+        }
+        var totals = [LossSummary](repeating: LossSummary(lossSum: 0, sampleCount: 0, correctCount: 0), count: asked.count)
+        _ = try collect(.candidateLosses, round: round, from: workers) { name, message in
+            let reply = try message.payload(CandidateLosses.self)
+            guard reply.losses.count == asked.count else {
+                throw WireError.invalidPayload("\(reply.losses.count) losses for \(asked.count) candidates")
+            }
+            for (i, l) in reply.losses.enumerated() {
+                totals[i].lossSum += l.lossSum
+                totals[i].sampleCount += l.sampleCount
+                totals[i].correctCount = (totals[i].correctCount ?? 0) + (l.correctCount ?? 0)
+            }
+        }
+        let means = totals.map { $0.sampleCount > 0 ? $0.lossSum / Double($0.sampleCount) : .infinity }
+        if case .nonlinearLoss = config.timeSelection { record.candidateLosses = means }
+        let best = means.indices.min { means[$0] < means[$1] } ?? 0
+        if totals[best].sampleCount > 0 {
+            record.trainLoss = means[best]
+            record.trainAccuracy = Double(totals[best].correctCount ?? 0) / Double(totals[best].sampleCount)
+        }
+        return asked[best]
+    }
+
+    /// The server's held-out set, and the workers' reports of their local held-out splits.
+    func evaluate(_ record: inout RoundRecord) throws {
+        if let set = evaluationSet {
+            let network = try MLP(architecture: config.architecture, parameters: parameters)
+            let outputs = try network(set.inputs.converted(to: Float.self))
+            let e = Evaluation(outputs: outputs.elements.map(Double.init), targets: set.targets.elements,
+                               outputCount: config.architecture.outputCount, loss: config.linearization.loss)
+            record.testLoss = e.loss
+            record.testAccuracy = e.accuracy
+        }
+        let reports = heldOutReports.values
+        let count = reports.reduce(0) { $0 + $1.sampleCount }
+        if count > 0 { record.workerHeldOutAccuracy = Double(reports.reduce(0) { $0 + ($1.correctCount ?? 0) }) / Double(count) }
+    }
+
+    func timed<T>(_ slot: inout Double, _ body: () throws -> T) rethrows -> T {
+        let t0 = ContinuousClock.now
+        defer { slot += (ContinuousClock.now - t0).seconds }
+        return try body()
+    }
+}
+
+extension Duration {
+    /// As a `Double` number of seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}
+
+extension RoundRecord {
+    init(round: Int) {
+        self.init(round: round, refreshed: false, kernelDrift: nil, kernelDriftMethod: nil, time: 0, candidateLosses: [],
+                  trainLoss: nil, trainAccuracy: nil, testLoss: nil, testAccuracy: nil, workerHeldOutAccuracy: nil,
+                  workers: [], missingWorkers: [], bytesReceived: [:], bytesSent: 0, solver: "", seconds: Phases(), totalSeconds: 0)
+    }
+
+    /// One line for the log.
+    var summary: String {
+        func pct(_ v: Double?) -> String { v.map { String(format: "%.2f%%", 100 * $0) } ?? "-" }
+        return String(format: "round %d: t = %.4g, train loss %@, train acc %@, test acc %@, %d workers%@, %.2f s",
+                      round, time, trainLoss.map { String(format: "%.5f", $0) } ?? "-", pct(trainAccuracy), pct(testAccuracy),
+                      workers.count, missingWorkers.isEmpty ? "" : " (missing: \(missingWorkers.joined(separator: ", ")))", totalSeconds)
+    }
+}

@@ -1,0 +1,165 @@
+import NTKCore
+
+/// Worker → server: everything the server needs from one shard at the round's θ.
+///
+/// Arrays (all one float dtype): `u` (m × k outputs f(x; θ)), `y` (m × k targets), then either the
+/// factors `X0 … X{L−1}` (m × n_{ℓ−1}, layer inputs) and `D1 … DL` (mk × n_ℓ, backward signals, row
+/// `i·k + a`), or `Z` (mk × P: `Zᵀ` row-major, row `i·k + a` = ∂_θ f_a(x_i) in `flattened` order).
+public struct Block: WirePayload {
+    /// Sizes and format.
+    public struct Body: Codable, Equatable, Sendable {
+        /// m.
+        public var sampleCount: Int
+        /// k.
+        public var outputCount: Int
+        public var format: BlockFormat
+
+        public init(sampleCount: Int, outputCount: Int, format: BlockFormat) {
+            self.sampleCount = sampleCount
+            self.outputCount = outputCount
+            self.format = format
+        }
+    }
+
+    public static let messageType = MessageType.block
+    public var body: Body
+    /// `u`, m × k.
+    public var outputs: TypedArray
+    /// `y`, m × k.
+    public var targets: TypedArray
+    /// `X0 … X{L−1}` (factored).
+    public var layerInputs: [TypedArray]
+    /// `D1 … DL` (factored).
+    public var deltas: [TypedArray]
+    /// `Z` (dense).
+    public var dense: TypedArray?
+
+    public var arrays: [TypedArray] { [outputs, targets] + layerInputs + deltas + (dense.map { [$0] } ?? []) }
+
+    /// A factored block (no copies of the factors).
+    public init<S: BLASScalar & WireScalar>(factored j: FactoredJacobian<S>, targets: Matrix<S>) throws {
+        guard targets.rows == j.sampleCount, targets.columns == j.outputCount else {
+            throw WireError.shapeMismatch(array: "y", expected: [j.sampleCount, j.outputCount], got: [targets.rows, targets.columns])
+        }
+        body = Body(sampleCount: j.sampleCount, outputCount: j.outputCount, format: .factored)
+        outputs = TypedArray(trusted: "u", j.outputs)
+        self.targets = TypedArray(trusted: "y", targets)
+        layerInputs = j.layerInputs.enumerated().map { TypedArray(trusted: "X\($0.offset)", $0.element) }
+        deltas = j.deltas.enumerated().map { TypedArray(trusted: "D\($0.offset + 1)", $0.element) }
+        dense = nil
+    }
+
+    /// A dense block (no copy of `Zᵀ`).
+    public init<S: BLASScalar & WireScalar>(dense block: JacobianBlock<S>, targets: Matrix<S>) throws {
+        let m = block.outputs.rows, k = block.outputs.columns
+        guard targets.rows == m, targets.columns == k else {
+            throw WireError.shapeMismatch(array: "y", expected: [m, k], got: [targets.rows, targets.columns])
+        }
+        body = Body(sampleCount: m, outputCount: k, format: .dense)
+        outputs = TypedArray(trusted: "u", block.outputs)
+        self.targets = TypedArray(trusted: "y", targets)
+        layerInputs = []
+        deltas = []
+        dense = TypedArray(trusted: "Z", block.columnsAsRows)
+    }
+
+    public init(body: Body, arrays: [TypedArray]) throws {
+        let m = body.sampleCount, k = body.outputCount
+        guard m > 0, k > 0 else { throw WireError.invalidPayload("block: sampleCount \(m) and outputCount \(k) must be > 0") }
+        let (mk, overflow) = m.multipliedReportingOverflow(by: k)
+        guard !overflow else { throw WireError.invalidPayload("block: m·k overflows") }
+        var byName: [String: TypedArray] = [:]
+        for a in arrays { byName[a.name] = a }
+        func take(_ name: String) throws -> TypedArray {
+            guard let a = byName.removeValue(forKey: name) else { throw WireError.missingArray(name) }
+            return a
+        }
+        let u = try take("u"), y = try take("y")
+        guard u.dtype == .f32 || u.dtype == .f64 else { throw WireError.dtypeMismatch(array: "u", expected: [.f32, .f64], got: u.dtype) }
+        let dtypes = [u.dtype]   // one dtype for the whole block
+        try u.expect(shape: [m, k], dtypes: dtypes)
+        try y.expect(shape: [m, k], dtypes: dtypes)
+        var xs: [TypedArray] = [], ds: [TypedArray] = []
+        var z: TypedArray?
+        switch body.format {
+        case .factored:
+            var l = 0
+            while let x = byName.removeValue(forKey: "X\(l)") { xs.append(x); l += 1 }
+            guard !xs.isEmpty else { throw WireError.missingArray("X0") }
+            for l in 1...xs.count { ds.append(try take("D\(l)")) }
+            for (l, x) in xs.enumerated() {
+                guard x.shape.count == 2 else { throw WireError.shapeMismatch(array: x.name, expected: [m, -1], got: x.shape) }
+                try x.expect(shape: [m, x.shape[1]], dtypes: dtypes)
+                // Δ^ℓ is as wide as the next layer's input; the last one is k wide.
+                var width = k
+                if l + 1 < xs.count {
+                    let next = xs[l + 1]
+                    guard next.shape.count == 2 else { throw WireError.shapeMismatch(array: next.name, expected: [m, -1], got: next.shape) }
+                    width = next.shape[1]
+                }
+                try ds[l].expect(shape: [mk, width], dtypes: dtypes)
+            }
+        case .dense:
+            let zz = try take("Z")
+            guard zz.shape.count == 2 else { throw WireError.shapeMismatch(array: "Z", expected: [mk, -1], got: zz.shape) }
+            try zz.expect(shape: [mk, zz.shape[1]], dtypes: dtypes)
+            z = zz
+        }
+        if let extra = arrays.first(where: { byName[$0.name] != nil }) { throw WireError.unexpectedArray(extra.name) }
+        self.body = body
+        outputs = u
+        targets = y
+        layerInputs = xs
+        deltas = ds
+        dense = z
+    }
+
+    /// The factors as a `FactoredJacobian`, checked against the architecture, and the targets.
+    public func factoredJacobian<S: BLASScalar & WireScalar>(architecture: MLPArchitecture, as type: S.Type = S.self) throws
+        -> (jacobian: FactoredJacobian<S>, targets: Matrix<S>) {
+        guard body.format == .factored else { throw WireError.invalidPayload("block: format is \(body.format.rawValue), not factored") }
+        try architecture.checkedForWire()
+        let m = body.sampleCount, k = body.outputCount, w = architecture.widths, L = architecture.layerCount
+        let (mk, overflow) = m.multipliedReportingOverflow(by: k)
+        guard !overflow else { throw WireError.invalidPayload("block: m·k overflows") }
+        guard k == architecture.outputCount else {
+            throw WireError.shapeMismatch(array: "u", expected: [m, architecture.outputCount], got: outputs.shape)
+        }
+        guard layerInputs.count == L else {
+            throw WireError.missingArray(layerInputs.count < L ? "X\(layerInputs.count)" : "none beyond X\(L - 1) (got X\(layerInputs.count - 1))")
+        }
+        var xs: [Matrix<S>] = [], ds: [Matrix<S>] = []
+        for l in 1...L {
+            try layerInputs[l - 1].expect(shape: [m, w[l - 1]], dtypes: [.f32, .f64])
+            try deltas[l - 1].expect(shape: [mk, w[l]], dtypes: [.f32, .f64])
+            xs.append(try layerInputs[l - 1].matrix(as: S.self))
+            ds.append(try deltas[l - 1].matrix(as: S.self))
+        }
+        do {
+            let j = try FactoredJacobian(architecture: architecture, layerInputs: xs, deltas: ds, outputs: outputs.matrix(as: S.self))
+            return (j, try targets.matrix(as: S.self))
+        } catch let e as ModelError {
+            throw WireError.invalidPayload("block: \(e)")
+        }
+    }
+
+    /// The dense block as a `JacobianBlock`, checked against the architecture, and the targets.
+    public func jacobianBlock<S: BLASScalar & WireScalar>(architecture: MLPArchitecture, as type: S.Type = S.self) throws
+        -> (block: JacobianBlock<S>, targets: Matrix<S>) {
+        guard body.format == .dense, let z = dense else { throw WireError.invalidPayload("block: format is \(body.format.rawValue), not dense") }
+        try architecture.checkedForWire()
+        let m = body.sampleCount, k = body.outputCount
+        let (mk, overflow) = m.multipliedReportingOverflow(by: k)
+        guard !overflow else { throw WireError.invalidPayload("block: m·k overflows") }
+        guard k == architecture.outputCount else {
+            throw WireError.shapeMismatch(array: "u", expected: [m, architecture.outputCount], got: outputs.shape)
+        }
+        try z.expect(shape: [mk, architecture.parameterCount], dtypes: [.f32, .f64])
+        do {
+            let b = try JacobianBlock(architecture: architecture, columnsAsRows: z.matrix(as: S.self), outputs: outputs.matrix(as: S.self))
+            return (b, try targets.matrix(as: S.self))
+        } catch let e as ModelError {
+            throw WireError.invalidPayload("block: \(e)")
+        }
+    }
+}

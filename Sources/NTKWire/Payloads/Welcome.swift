@@ -1,0 +1,84 @@
+import NTKCore
+
+/// Server → worker: registration accepted; how to take part in the run.
+public struct Welcome: BodyOnlyPayload, Equatable {
+    public typealias Body = Welcome
+    public static let messageType = MessageType.welcome
+
+    /// The id to put in every later header (also in this message's header).
+    public var workerID: UInt32
+    /// The run's name (`RunID.of(name:)` is the header's run id).
+    public var runName: String
+    /// The network whose Jacobian the worker computes.
+    public var architecture: MLPArchitecture
+    /// The loss the worker reports in `CandidateLosses` and `EvaluationReport`.
+    public var loss: LossFunction
+    /// Block format to send (one the worker announced).
+    public var blockFormat: BlockFormat
+    /// Dtype of block arrays (one the worker announced).
+    public var blockDType: DType
+    /// How often each side sends a heartbeat when otherwise silent.
+    public var heartbeatIntervalSeconds: Double
+    /// Silence after which a peer is considered gone.
+    public var peerTimeoutSeconds: Double
+    /// Largest message the server accepts in one piece: larger ones are chunked to this size.
+    public var maxMessageBytes: Int
+    /// The round the run is at (a rejoining worker learns where it is).
+    public var currentRound: UInt64
+
+    public init(workerID: UInt32, runName: String, architecture: MLPArchitecture, loss: LossFunction = .mse,
+                blockFormat: BlockFormat = .factored, blockDType: DType = .f32, heartbeatIntervalSeconds: Double = 5,
+                peerTimeoutSeconds: Double = 30, maxMessageBytes: Int = WireLimits.default.maxMessageBytes, currentRound: UInt64 = 0) {
+        self.workerID = workerID
+        self.runName = runName
+        self.architecture = architecture
+        self.loss = loss
+        self.blockFormat = blockFormat
+        self.blockDType = blockDType
+        self.heartbeatIntervalSeconds = heartbeatIntervalSeconds
+        self.peerTimeoutSeconds = peerTimeoutSeconds
+        self.maxMessageBytes = maxMessageBytes
+        self.currentRound = currentRound
+    }
+
+    public func validate() throws {
+        guard workerID != 0 else { throw WireError.invalidPayload("welcome: workerID 0 is reserved for unregistered workers") }
+        guard !runName.isEmpty, runName.utf8.count <= 256 else { throw WireError.invalidPayload("welcome: runName must be 1–256 bytes") }
+        try architecture.checkedForWire()
+        guard blockDType == .f32 || blockDType == .f64 else {
+            throw WireError.invalidPayload("welcome: block dtype \(blockDType.rawValue) is not supported yet (f32, f64)")
+        }
+        guard heartbeatIntervalSeconds.isFinite, heartbeatIntervalSeconds > 0,
+              peerTimeoutSeconds.isFinite, peerTimeoutSeconds > heartbeatIntervalSeconds else {
+            throw WireError.invalidPayload("welcome: need 0 < heartbeatIntervalSeconds < peerTimeoutSeconds")
+        }
+        guard maxMessageBytes >= 4096 else { throw WireError.invalidPayload("welcome: maxMessageBytes \(maxMessageBytes) < 4096") }
+    }
+}
+
+extension MLPArchitecture {
+    /// Re-runs the validating initializer: the synthesized `Decodable` skips it, and a decoded
+    /// architecture with no layers or negative widths would trap later in NTKCore.
+    func checkedForWire() throws {
+        guard widths.count <= 1025, widths.allSatisfy({ $0 <= 1 << 24 }) else {
+            throw WireError.invalidPayload("architecture: at most 1024 layers of width ≤ 2^24")
+        }
+        do {
+            let copy = try MLPArchitecture(widths: widths, activation: activation, parametrization: parametrization,
+                                           biasScale: biasScale, weightScale: weightScale)
+            guard copy == self else { throw WireError.invalidPayload("architecture: inconsistent fields") }
+        } catch let e as WireError {
+            throw e
+        } catch {
+            throw WireError.invalidPayload("architecture: \(error)")
+        }
+        // P must fit comfortably in Int (and in the 32-bit BLAS index of DESIGN.md §4 per matrix).
+        var p = 0
+        for l in 1..<widths.count {
+            let (w, o1) = widths[l].multipliedReportingOverflow(by: widths[l - 1] + 1)
+            let (s, o2) = p.addingReportingOverflow(w)
+            guard !o1, !o2, s <= 1 << 40 else { throw WireError.invalidPayload("architecture: parameter count overflows") }
+            p = s
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import NTKConfig
+import NTKCore
+import NTKData
+import NTKTransport
+import NTKWire
+
+/// `ntk-worker`: one data node. Loads its private shard, registers, and each round computes its Jacobian
+/// block at the broadcast θ, evaluates candidate weights on its shard, and reports its held-out metrics.
+/// Only blocks, outputs, targets and loss sums leave the node (the blocks reveal the data: see the README).
+public final class FederatedWorker {
+    public let settings: WorkerSettings
+    let transport: WorkerTransport
+    let log: Logger
+    let shard: (inputs: Matrix<Float>, targets: Matrix<Float>)
+    let heldOut: (inputs: Matrix<Float>, targets: Matrix<Float>)?
+    /// SHA-256 of the shard: the server refuses a rejoin with different data under the same name.
+    public let fingerprint: String
+    private var welcome: Welcome?
+    private var runID: UInt64 = 0
+    private var lastHeard = ContinuousClock.now
+    /// Rounds whose block this worker sent (for tests and logs).
+    public private(set) var blocksSent = 0
+    /// Test hook: called with the round number before a block is uploaded (fault-injection tests).
+    public var beforeUpload: ((Int) throws -> Void)?
+
+    public init(settings: WorkerSettings, transport: WorkerTransport, logger: Logger? = nil) throws {
+        self.settings = settings
+        self.transport = transport
+        self.log = logger ?? Logger(label: "ntk-worker.\(settings.name)")
+        let data = try settings.data.load()
+        shard = (data.inputs.converted(), data.targets.converted())
+        heldOut = try settings.heldOut.map { s in let d = try s.load(); return (d.inputs.converted(), d.targets.converted()) }
+        fingerprint = DataFingerprint.sha256(inputs: data.inputs, targets: data.targets)
+    }
+
+    /// Runs until the server says the run is over.
+    public func run() throws {
+        try register()
+        while true {
+            let interval = welcome?.heartbeatIntervalSeconds ?? 1
+            guard let frames = try transport.receive(timeout: .seconds(interval)) else {
+                if ContinuousClock.now - lastHeard > .seconds(welcome?.peerTimeoutSeconds ?? 30) {
+                    log.warning("no word from the server for \(welcome?.peerTimeoutSeconds ?? 30) s: registering again")
+                    try register()
+                } else {
+                    try send(Heartbeat(sentAt: Date().timeIntervalSince1970), round: 0)
+                }
+                continue
+            }
+            lastHeard = .now
+            let message: Message
+            do { message = try Wire.decode(frames) } catch {
+                log.warning("undecodable message from the server: \(error)")
+                continue
+            }
+            switch message.type {
+            case .roundStart: try startRound(message)
+            case .candidates: try evaluateCandidates(message)
+            case .shutdown:
+                log.info("server: \((try? message.payload(Shutdown.self).reason) ?? "shutdown")")
+                return
+            case .reject:
+                let reject = try message.payload(Reject.self)
+                log.warning("server refused a message: \(reject.code.rawValue): \(reject.reason)")
+                if reject.code == .refused && reject.fatal { throw WorkerError.refused(reject.reason) }
+                if reject.code == .unregistered || reject.code == .wrongRun { try register() }
+            case .welcome:
+                welcome = try message.payload(Welcome.self)
+            default:
+                break
+            }
+        }
+    }
+
+    /// Announces the shard and waits for the server's welcome (retrying, e.g. while the server restarts).
+    func register() throws {
+        let info = Register(workerName: settings.name, sampleCount: shard.inputs.rows, inputDimension: shard.inputs.columns,
+                            outputCount: shard.targets.columns, dataFingerprint: fingerprint, heldOutCount: heldOut?.inputs.rows ?? 0)
+        while true {
+            try transport.send(try Message(info).encoded())
+            let deadline = ContinuousClock.now + .seconds(3)
+            while ContinuousClock.now < deadline {
+                guard let frames = try transport.receive(timeout: deadline - .now),
+                      let message = try? Wire.decode(frames) else { continue }
+                if message.type == .welcome {
+                    let w = try message.payload(Welcome.self)
+                    welcome = w
+                    runID = RunID.of(name: w.runName)
+                    lastHeard = .now
+                    log.info("registered with run \(w.runName) as worker \(w.workerID)")
+                    return
+                }
+                if message.type == .reject, let r = try? message.payload(Reject.self), r.fatal {
+                    throw WorkerError.refused(r.reason)
+                }
+            }
+            log.info("no welcome yet; registering again")
+        }
+    }
+
+    private func send<P: WirePayload>(_ payload: P, round: UInt64) throws {
+        let message = try Message(payload, workerID: welcome?.workerID ?? 0, runID: runID, round: round)
+        for part in try Wire.chunk(message, maxBytes: welcome?.maxMessageBytes ?? WireLimits.default.maxMessageBytes) {
+            try transport.send(part.encoded())
+        }
+    }
+
+    /// θ arrives: report the held-out split, and at a refresh compute and upload the block.
+    private func startRound(_ message: Message) throws {
+        guard let architecture = welcome?.architecture else { return }
+        let start = try message.payload(RoundStart.self)
+        let round = message.header.round
+        let network = try MLP(architecture: architecture, parameters: start.parameters(architecture: architecture, as: Float.self))
+        if start.body.evaluate, let heldOut {
+            try send(EvaluationReport(heldOut: try lossSummary(network, heldOut)), round: round)
+        }
+        guard start.body.refresh else { return }
+        let jacobian = try FactoredJacobian(network: network, inputs: shard.inputs)
+        let block: Block
+        switch start.body.blockFormat {
+        case .factored: block = try Block(factored: jacobian, targets: shard.targets)
+        case .dense: block = try Block(dense: jacobian.denseBlock(), targets: shard.targets)
+        }
+        try beforeUpload?(Int(round))
+        try send(block, round: round)
+        blocksSent += 1
+        log.debug("round \(round): block sent (\(shard.inputs.rows) samples, \(start.body.blockFormat.rawValue))")
+    }
+
+    /// Candidate weights arrive: the real network's loss on the shard for each.
+    private func evaluateCandidates(_ message: Message) throws {
+        guard let architecture = welcome?.architecture else { return }
+        let candidates = try message.payload(Candidates.self)
+        let losses = try candidates.parameters(architecture: architecture, as: Float.self).map { p in
+            try lossSummary(MLP(architecture: architecture, parameters: p), shard)
+        }
+        try send(CandidateLosses(losses: losses), round: message.header.round)
+    }
+
+    /// Summed loss (mse: `½‖y − f‖²` per sample; xent: cross-entropy) and correct count of a network on samples.
+    func lossSummary(_ network: MLP<Float>, _ samples: (inputs: Matrix<Float>, targets: Matrix<Float>)) throws -> LossSummary {
+        let outputs = try network(samples.inputs).elements.map(Double.init)
+        let e = Evaluation(outputs: outputs, targets: samples.targets.elements.map(Double.init),
+                           outputCount: samples.targets.columns, loss: welcome?.loss ?? .mse)
+        let m = samples.inputs.rows
+        return LossSummary(lossSum: e.loss * Double(m), sampleCount: m, correctCount: Int((e.accuracy * Double(m)).rounded()))
+    }
+}
+
+/// Why a worker stopped.
+public enum WorkerError: Error, CustomStringConvertible {
+    case refused(String)
+    public var description: String {
+        switch self { case .refused(let r): return "the server refused this worker: \(r)" }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import NTKConfig
+import NTKCore
+import NTKServer
+import NTKTransport
+import NTKWire
+import NTKWorker
+import XCTest
+
+/// The federation over the in-process transport: the round logic without sockets.
+final class InProcessFederationTests: XCTestCase {
+    /// What a single process does with the union of the shards, in the same order: the reference.
+    private func singleProcess(_ config: RunConfiguration) throws -> MLPParameters<Float> {
+        let shards = try config.workers.map { try $0.data.load() }
+        let x = Matrix<Float>(rows: shards.reduce(0) { $0 + $1.inputs.rows }, columns: 64,
+                              elements: shards.flatMap { $0.inputs.elements.map(Float.init) })
+        let y = Matrix<Double>(rows: x.rows, columns: 10, elements: shards.flatMap(\.targets.elements))
+        var theta = MLPParameters<Float>(initializing: config.architecture, seed: config.seed)
+        for _ in 1...config.rounds {
+            let net = try MLP(architecture: config.architecture, parameters: theta)
+            var training = try LinearizedTraining(network: net, inputs: x, targets: y, options: config.linearization)
+            let solutions = try training.solve(times: config.timeCandidates)
+            let losses = try solutions.map { s -> Double in
+                let out = try MLP(architecture: config.architecture, parameters: training.parameters(s.coefficients))(x)
+                return Evaluation(outputs: out.elements.map(Double.init), targets: y.elements, outputCount: 10, loss: .mse).loss
+            }
+            theta = training.parameters(solutions[losses.indices.min { losses[$0] < losses[$1] }!].coefficients)
+        }
+        return theta
+    }
+
+    func testFourWorkersGiveTheSingleProcessWeights() throws {
+        let out = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let config = try digitsConfig(workers: 4, rounds: 2, output: out)
+        let hub = InProcessHub()
+        let server = try FederatedServer(config: config, transport: hub.bindServer(), logger: quietLogger)
+        // Workers start in reverse order and at different times: arrival order must not matter.
+        let workers = try config.workers.reversed().map { try FederatedWorker(settings: $0, transport: hub.connectWorker($0.name), logger: quietLogger) }
+        let threads = workers.enumerated().map { i, w in Background { usleep(UInt32(i) * 20_000); try w.run() } }
+        try server.run()
+        for t in threads { try t.join() }
+
+        let reference = try singleProcess(config)
+        let err = relativeDistance(server.parameters.flattened, reference.flattened)
+        XCTAssertLessThan(err, 1e-5, "federated θ vs single-process θ")
+        XCTAssertEqual(server.history.count, 2)
+        XCTAssertEqual(server.history.map(\.workers), [["w0", "w1", "w2", "w3"], ["w0", "w1", "w2", "w3"]])
+        XCTAssertGreaterThan(server.history.last!.testAccuracy!, 0.85)
+        XCTAssertNotNil(server.history.last!.kernelDrift, "drift is measured at the second refresh")
+        // Files: rounds.jsonl (2 lines), checkpoint, final weights.
+        let lines = try String(contentsOf: out.appendingPathComponent("rounds.jsonl"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+        XCTAssertEqual(try Checkpoint.read(from: out.appendingPathComponent("checkpoint.json")).round, 2)
+        let saved = try MLPParameters<Float>(archive: NumpyArchive(contentsOf: out.appendingPathComponent("weights.npz")), architecture: config.architecture)
+        XCTAssertEqual(saved, server.parameters)
+    }
+
+    func testRefreshEveryOtherRoundKeepsIntegratingOnTheLastKernel() throws {
+        let out = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let config = try digitsConfig(workers: 2, rounds: 3, extra: "  refresh: {schedule: every, rounds: 2}", output: out)
+        let hub = InProcessHub()
+        let server = try FederatedServer(config: config, transport: hub.bindServer(), logger: quietLogger)
+        let workers = try config.workers.map { try FederatedWorker(settings: $0, transport: hub.connectWorker($0.name), logger: quietLogger) }
+        let threads = workers.map { w in Background { try w.run() } }
+        try server.run()
+        for t in threads { try t.join() }
+        XCTAssertEqual(workers.map(\.blocksSent), [2, 2], "blocks at rounds 1 and 3 only")
+        XCTAssertEqual(server.history.map { $0.seconds.blocks > 0 }, [true, false, true])
+        // Training continued in round 2 on round 1's kernel: the loss kept falling.
+        let losses = server.history.compactMap(\.trainLoss)
+        XCTAssertLessThan(losses[1], losses[0])
+    }
+}
+
+func relativeDistance(_ a: [Float], _ b: [Float]) -> Double {
+    var d = 0.0, n = 0.0
+    for (x, y) in zip(a, b) { d += Double(x - y) * Double(x - y); n += Double(y) * Double(y) }
+    return (d / n).squareRoot()
+}
