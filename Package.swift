@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "NTKCore", targets: ["NTKCore"]),
         .library(name: "NTKData", targets: ["NTKData"]),
         .executable(name: "ntk", targets: ["ntk"]),
+        .executable(name: "ntk-server", targets: ["ntk-server"]),
+        .executable(name: "ntk-worker", targets: ["ntk-worker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,11 +48,17 @@ let package = Package(
         .executableTarget(
             name: "ntk",
             dependencies: [
-                "NTKCore", "NTKData", "CZeroMQ",
+                "NTKCore", "NTKData", "CZeroMQ", "NTKConfig", "NTKTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(name: "ntk-server", dependencies: [
+            "NTKServer", "NTKConfig", "NTKCore", "NTKTransport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "ntk-worker", dependencies: [
+            "NTKWorker", "NTKConfig", "NTKCore", "NTKTransport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "NTKFederationTests", dependencies: ["NTKServer", "NTKWorker", "NTKTransport", "NTKConfig", "NTKCore", "NTKWire"]),
         .testTarget(name: "NTKConfigTests", dependencies: ["NTKConfig", "NTKCore"]),
         .testTarget(name: "NTKWireTests", dependencies: ["NTKWire", "NTKCore"]),

@@ -33,6 +33,8 @@ struct NTK: ParsableCommand {
             FitCommand.self,
             BenchCommand.self,
             BLASInfoCommand.self,
+            RunCommand.self,
+            KeygenCommand.self,
         ]
     )
 
