@@ -18,6 +18,7 @@ final class KernelTests: XCTestCase {
             }
             meanErrors.append(errors.reduce(0, +) / Double(errors.count))
         }
+        print("empirical vs analytic NTK, mean relative Frobenius error for widths 64, 256, 1024, 4096:", meanErrors)
         for (narrow, wide) in zip(meanErrors, meanErrors.dropFirst()) { XCTAssertLessThan(wide, narrow, "\(meanErrors)") }
         XCTAssertLessThan(meanErrors.last!, 0.05, "\(meanErrors)")
     }
