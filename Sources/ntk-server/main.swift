@@ -30,10 +30,6 @@ struct ServerCommand: ParsableCommand {
     }
 }
 
-LoggingSystem.bootstrap { label in
-    var handler = StreamLogHandler.standardError(label: label)
-    handler.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["NTK_LOG_LEVEL"] ?? "info") ?? .info
-    return handler
-}
+ProcessStartup.bootstrapLogging()
 Logger(label: "ntk-server").info("\(ProcessStartup.prepare())")
 ServerCommand.main()

@@ -30,10 +30,6 @@ struct WorkerCommand: ParsableCommand {
     }
 }
 
-LoggingSystem.bootstrap { label in
-    var handler = StreamLogHandler.standardError(label: label)
-    handler.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["NTK_LOG_LEVEL"] ?? "info") ?? .info
-    return handler
-}
+ProcessStartup.bootstrapLogging()
 Logger(label: "ntk-worker").info("\(ProcessStartup.prepare())")
 WorkerCommand.main()

@@ -37,7 +37,7 @@ struct BLASInfoCommand: ParsableCommand {
         let info = Info(
             openblasCore: BLASRuntime.coreName,
             threads: BLASRuntime.threadCount,
-            selection: BLASRuntime.describe(NTK.blasSelection),
+            selection: BLASRuntime.describe(ProcessStartup.selection),
             openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
             selfCheckPassed: check.passed,
             selfCheckMaxRelativeError: check.maxRelativeError,
@@ -51,7 +51,7 @@ struct BLASInfoCommand: ParsableCommand {
         print("threads:              \(info.threads)")
         print("selection:            \(info.selection)")
         var chosenHere = false
-        if case .selected = NTK.blasSelection { chosenHere = true }
+        if case .selected = ProcessStartup.selection { chosenHere = true }
         print("OPENBLAS_CORETYPE:    \(info.openblasCoretype ?? "(unset)")\(chosenHere ? " (set by ntk when it restarted itself)" : "")")
         print("self-check:           \(check.passed ? "passed" : "FAILED"), max relative error \(Console.format(check.maxRelativeError, "%.2e"))")
         print("best core for CPU:    \(info.bestCoreForCpu ?? "none better than generic (no AVX2+FMA)")")

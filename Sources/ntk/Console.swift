@@ -6,27 +6,8 @@ import Logging
 /// Created on first use, which is after `Console.bootstrapLogging()` in `NTK.main`.
 let log = Logger(label: "ntk")
 
-/// Small helpers for talking to the terminal: logging set-up, timing, number formatting, JSON lines.
+/// Small helpers for talking to the terminal: timing, number formatting, JSON lines.
 enum Console {
-    /// The environment variable that sets the log level.
-    static let logLevelVariable = "NTK_LOG_LEVEL"
-
-    /// Sends every log message to stderr at the level named by `NTK_LOG_LEVEL` (default info).
-    /// An unknown level is reported rather than silently ignored.
-    static func bootstrapLogging() {
-        let requested = ProcessInfo.processInfo.environment[logLevelVariable]
-        let level = requested.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        if let requested, Logger.Level(rawValue: requested.lowercased()) == nil {
-            let known = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
-            log.warning("\(logLevelVariable)=\(requested) is not a log level (\(known)); using info")
-        }
-    }
-
     /// Wall-clock seconds spent in `body`, with its result.
     static func timed<T>(_ body: () throws -> T) rethrows -> (value: T, seconds: Double) {
         let clock = ContinuousClock()

@@ -38,21 +38,15 @@ struct NTK: ParsableCommand {
         ]
     )
 
-    /// How the OpenBLAS core in use was chosen. Set once at the top of `main`, before any command
-    /// runs, and only read afterwards (by `blas-info`).
-    nonisolated(unsafe) static var blasSelection: BLASRuntime.Selection = .library
-
     /// Our own entry point, so that the BLAS core is settled before anything else happens.
     ///
     /// OpenBLAS reads `OPENBLAS_CORETYPE` when the library is loaded, so a better core can only be
     /// chosen by re-executing the process: `selectFastestCore` does that (at most once) and must
     /// therefore run before we parse arguments, open files or print anything.
     static func main() {
-        let selection = BLASRuntime.selectFastestCore()
-        MemoryTuning.keepLargeBlocksMapped()
-        blasSelection = selection
-        Console.bootstrapLogging()
-        log.info("\(BLASRuntime.describe(selection))")
+        let kernels = ProcessStartup.prepare()
+        ProcessStartup.bootstrapLogging()
+        log.info("\(kernels)")
         Self.main(nil)  // ArgumentParser: parse, validate, run, and turn thrown errors into messages + exit codes.
     }
 }
