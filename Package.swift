@@ -59,6 +59,7 @@ let package = Package(
         .executableTarget(name: "ntk-worker", dependencies: [
             "NTKWorker", "NTKConfig", "NTKCore", "NTKTransport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "NTKDataTests", dependencies: ["NTKData", "NTKCore"]),
         .testTarget(name: "NTKProcessTests", dependencies: ["NTKConfig", "NTKCore", "NTKWire", "NTKTransport", "NTKServer"]),
         .testTarget(name: "NTKFederationTests", dependencies: ["NTKServer", "NTKWorker", "NTKTransport", "NTKConfig", "NTKCore", "NTKWire"]),
         .testTarget(name: "NTKConfigTests", dependencies: ["NTKConfig", "NTKCore"]),
