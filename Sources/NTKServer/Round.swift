@@ -210,8 +210,10 @@ extension RoundRecord {
     /// One line for the log.
     var summary: String {
         func pct(_ v: Double?) -> String { v.map { String(format: "%.2f%%", 100 * $0) } ?? "-" }
-        return String(format: "round %d: t = %.4g, train loss %@, train acc %@, test acc %@, %d workers%@, %.2f s",
+        let received = Double(bytesReceived.values.reduce(0, +)) / 1e6, sent = Double(bytesSent) / 1e6
+        return String(format: "round %d: t = %.4g, train loss %@, train acc %@, test acc %@, %d workers%@, %.1f MB in / %.1f MB out, %.2f s",
                       round, time, trainLoss.map { String(format: "%.5f", $0) } ?? "-", pct(trainAccuracy), pct(testAccuracy),
-                      workers.count, missingWorkers.isEmpty ? "" : " (missing: \(missingWorkers.joined(separator: ", ")))", totalSeconds)
+                      workers.count, missingWorkers.isEmpty ? "" : " (missing: \(missingWorkers.joined(separator: ", ")))",
+                      received, sent, totalSeconds)
     }
 }
