@@ -35,7 +35,7 @@ public enum MissingWorkerPolicy: String, CaseIterable, Sendable {
 
 /// CURVE keys of one node.
 public struct CurveSettings: Sendable, Equatable {
-    /// This node's secret key file (its public key file is the same path with `.pub`).
+    /// This node's secret key file (`NAME.key_secret` from `ntk keygen`; the public key is `NAME.key`).
     public var secretKeyFile: String
     /// Server: the workers' public key files allowed to connect. Worker: unused.
     public var authorizedKeyFiles: [String] = []
@@ -240,12 +240,34 @@ public struct RunConfiguration: Sendable {
     private static func parseData(_ d: ConfigReader, resolve: (String) -> String) throws -> DataSource {
         guard let file = try d.string("file") else { throw d.error(nil, "missing 'file'") }
         var source = DataSource(file: resolve(file))
+        source.format = try d.choice("format")
+        if let labels = try d.string("labels_file") { source.labelsFile = resolve(labels) }
+        if (source.format ?? DataFormat.inferred(from: source.file)) == .idx, source.labelsFile == nil {
+            throw d.error("labels_file", "an IDX images file needs 'labels_file' (the IDX labels file)")
+        }
+        source.featuresKey = try d.string("features_key") ?? "x"
+        source.labelsKey = try d.string("labels_key") ?? "y"
         source.labelColumn = try d.int("label_column")
+        if let c = source.labelColumn, c < 0 { throw d.error("label_column", "must be ≥ 0 (0-based)") }
         source.header = try d.bool("header") ?? false
+        source.inputDimension = try d.int("input_dimension")
+        if let n = source.inputDimension, n < 1 { throw d.error("input_dimension", "must be ≥ 1") }
         source.featureScale = try d.double("feature_scale") ?? 1
+        guard source.featureScale != 0 else { throw d.error("feature_scale", "must not be 0") }
+        // A number (every feature) or a list (one per feature).
+        func numbers(_ key: String) throws -> [Double] {
+            guard d.has(key) else { return [] }
+            if let v = try? d.double(key) { return [v] }
+            return try d.doubles(key) ?? []
+        }
+        source.featureOffset = try numbers("feature_offset")
+        source.featureStd = try numbers("feature_std")
+        if let bad = source.featureStd.firstIndex(where: { !($0 > 0) }) {
+            throw d.error("feature_std", "value \(bad + 1) (\(source.featureStd[bad])) must be > 0")
+        }
         if d.has("classes") {
             let k = try d.int("classes")!
-            guard k >= 0 else { throw d.error("classes", "must be ≥ 2 (classification) or 0 (regression)") }
+            guard k == 0 || k >= 2 else { throw d.error("classes", "must be ≥ 2 (classification) or 0 (regression)") }
             source.classes = k == 0 ? nil : k
         }
         source.split = try d.choice("split") ?? .all
@@ -256,7 +278,18 @@ public struct RunConfiguration: Sendable {
             guard let index = try s.int("index"), let count = try s.int("count"), count >= 1, index >= 0, index < count else {
                 throw s.error(nil, "a shard needs 'index' in 0..<count and 'count' ≥ 1")
             }
-            source.shard = (index, count, UInt64(max(0, try s.int("seed") ?? 0)))
+            var shard = ShardSpec(index: index, count: count, seed: UInt64(max(0, try s.int("seed") ?? 0)))
+            shard.scheme = try s.choice("scheme") ?? .iid
+            shard.alpha = try s.double("alpha") ?? 0.5
+            guard shard.alpha > 0 else { throw s.error("alpha", "must be > 0") }
+            shard.shardsPerWorker = try s.int("shards_per_worker") ?? 2
+            guard shard.shardsPerWorker >= 1 else { throw s.error("shards_per_worker", "must be ≥ 1") }
+            shard.minimumSamples = try s.int("min_samples") ?? 1
+            guard shard.minimumSamples >= 0 else { throw s.error("min_samples", "must be ≥ 0") }
+            if source.classes == nil, shard.scheme == .dirichlet || shard.scheme == .shards {
+                throw s.error("scheme", "'\(shard.scheme.rawValue)' skews labels and needs classification data ('classes: k')")
+            }
+            source.shard = shard
             try s.rejectUnknownKeys()
         }
         try d.rejectUnknownKeys()

@@ -7,6 +7,25 @@ public struct LabeledTable: Sendable {
     public var features: Matrix<Double>
     /// One label per row (a class index for classification, a value for regression).
     public var labels: [Double]
+    /// The file the rows came from (for error messages).
+    public var source: String = ""
+    /// Where each row was found: its line (text formats) or its 1-based sample number (binary formats).
+    public var rowLines: [Int] = []
+    /// The label's 1-based column in the file (text formats), if it has one.
+    public var labelColumnNumber: Int? = nil
+
+    /// A table from parts; `rowLines` defaults to 1, 2, … (sample numbers).
+    public init(features: Matrix<Double>, labels: [Double], source: String = "", rowLines: [Int]? = nil, labelColumnNumber: Int? = nil) {
+        precondition(features.rows == labels.count, "one label per row")
+        self.features = features
+        self.labels = labels
+        self.source = source
+        self.rowLines = rowLines ?? Array(1..<(labels.count + 1))
+        self.labelColumnNumber = labelColumnNumber
+    }
+
+    /// The line (or sample number) of row `i`.
+    public func line(ofRow i: Int) -> Int { i < rowLines.count ? rowLines[i] : i + 1 }
 
     /// Reads a CSV file with numeric fields only. `labelColumn` (default: last) is split off;
     /// `skipHeader` drops the first line. Errors name the file, line and column.
@@ -18,7 +37,9 @@ public struct LabeledTable: Sendable {
         var rows: [Double] = []
         var labels: [Double] = []
         var width: Int? = nil
+        var lineNumbers: [Int] = []
         var lineNumber = 0
+        var labelColumnNumber: Int? = nil
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             if skipHeader && lineNumber == 1 { continue }
@@ -26,13 +47,13 @@ public struct LabeledTable: Sendable {
             if trimmed.isEmpty { continue }
             let fields = trimmed.split(separator: ",", omittingEmptySubsequences: false)
             if let w = width, fields.count != w {
-                throw DataError.malformed(path: url.path, line: lineNumber, column: nil,
+                throw DataError.malformed(path: url.path, line: lineNumber, column: min(fields.count, w) + 1,
                                           reason: "row has \(fields.count) fields, earlier rows have \(w)")
             }
             width = fields.count
             let labelIndex = labelColumn ?? (fields.count - 1)
             guard labelIndex >= 0, labelIndex < fields.count else {
-                throw DataError.malformed(path: url.path, line: lineNumber, column: nil,
+                throw DataError.malformed(path: url.path, line: lineNumber, column: labelIndex + 1,
                                           reason: "label column \(labelIndex + 1) does not exist (\(fields.count) fields)")
             }
             for (c, field) in fields.enumerated() {
@@ -42,12 +63,17 @@ public struct LabeledTable: Sendable {
                 }
                 if c == labelIndex { labels.append(v) } else { rows.append(v) }
             }
+            lineNumbers.append(lineNumber)
+            labelColumnNumber = labelIndex + 1
         }
         guard let w = width, !labels.isEmpty else {
             throw DataError.malformed(path: url.path, line: lineNumber, column: nil, reason: "no data rows")
         }
         features = Matrix(rows: labels.count, columns: w - 1, elements: rows)
         self.labels = labels
+        self.source = url.path
+        self.rowLines = lineNumbers
+        self.labelColumnNumber = labelColumnNumber
     }
 
     /// Rows at the given indices.
@@ -59,6 +85,7 @@ public struct LabeledTable: Sendable {
         for i in indices { elements += features.elements[(i * d)..<((i + 1) * d)] }
         copy.features = Matrix(rows: indices.count, columns: d, elements: elements)
         copy.labels = indices.map { labels[$0] }
+        copy.rowLines = indices.map { line(ofRow: $0) }
         return copy
     }
 
@@ -66,9 +93,9 @@ public struct LabeledTable: Sendable {
     public func oneHot(classCount: Int) throws -> Matrix<Double> {
         var y = Matrix<Double>(rows: labels.count, columns: classCount)
         for (i, v) in labels.enumerated() {
-            let c = Int(v)
-            guard Double(c) == v, c >= 0, c < classCount else {
-                throw DataError.malformed(path: "labels", line: i + 1, column: nil,
+            let c = v.isFinite && abs(v) < 1e15 ? Int(v) : -1
+            guard c >= 0, Double(c) == v, c < classCount else {
+                throw DataError.malformed(path: source.isEmpty ? "labels" : source, line: line(ofRow: i), column: labelColumnNumber,
                                           reason: "label \(v) is not a class index in 0..<\(classCount)")
             }
             y[i, c] = 1
@@ -97,7 +124,8 @@ public func stratifiedSplit(labels: [Double], trainFraction: Double, seed: UInt6
     return (train.sorted(), test.sorted())
 }
 
-/// Bad or unreadable data, with the place it was found.
+/// Bad or unreadable data, with the place it was found: `path:line:column: reason`. For binary formats
+/// (`.npy`, `.npz`, IDX) the "line" is the 1-based sample number; line 0 means the file as a whole.
 public enum DataError: Error, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case malformed(path: String, line: Int, column: Int?, reason: String)
@@ -106,6 +134,8 @@ public enum DataError: Error, CustomStringConvertible {
         switch self {
         case .unreadable(let path, let reason): return "\(path): cannot read: \(reason)"
         case .malformed(let path, let line, let column, let reason):
+            // Line 0: the problem is with the file (or a setting) as a whole, not one line.
+            if line <= 0 { return "\(path): \(column.map { "column \($0): " } ?? "")\(reason)" }
             return "\(path):\(line)\(column.map { ":\($0)" } ?? ""): \(reason)"
         }
     }

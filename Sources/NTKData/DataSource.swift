@@ -1,22 +1,87 @@
 import Foundation
 import NTKCore
 
+/// The file formats a `DataSource` reads.
+public enum DataFormat: String, CaseIterable, Sendable {
+    /// Comma-separated numbers, optional header, label column chosen (default: last).
+    case csv
+    /// One `.npy` 2-D array, label column chosen (default: last).
+    case npy
+    /// `.npz` with a features array and a labels array (`features_key`, `labels_key`).
+    case npz
+    /// IDX (MNIST): an images file and a labels file (`labels_file`).
+    case idx
+    /// LIBSVM text `label idx:value …`, 1-based indices.
+    case libsvm
+
+    /// The format a file name suggests: `.npy`, `.npz`, `.svm`/`.libsvm`/`.svmlight`, `idx` or `-ubyte` in the name; else CSV.
+    public static func inferred(from path: String) -> DataFormat {
+        let name = URL(fileURLWithPath: path).lastPathComponent.lowercased()
+        if name.hasSuffix(".npy") { return .npy }
+        if name.hasSuffix(".npz") { return .npz }
+        if name.hasSuffix(".svm") || name.hasSuffix(".libsvm") || name.hasSuffix(".svmlight") { return .libsvm }
+        if name.contains("-ubyte") || name.contains(".idx") || name.hasSuffix("idx") { return .idx }
+        return .csv
+    }
+}
+
+/// Which of a partition's shards a node takes: worker `index` of `count` under a partition scheme.
+public struct ShardSpec: Sendable, Equatable {
+    public var index: Int
+    public var count: Int
+    public var seed: UInt64
+    public var scheme: PartitionScheme
+    public var alpha: Double
+    public var shardsPerWorker: Int
+    public var minimumSamples: Int
+
+    public init(index: Int, count: Int, seed: UInt64 = 0, scheme: PartitionScheme = .iid, alpha: Double = 0.5,
+                shardsPerWorker: Int = 2, minimumSamples: Int = 1) {
+        self.index = index
+        self.count = count
+        self.seed = seed
+        self.scheme = scheme
+        self.alpha = alpha
+        self.shardsPerWorker = shardsPerWorker
+        self.minimumSamples = minimumSamples
+    }
+
+    /// The partition of all `count` workers.
+    public var partition: PartitionSpec {
+        PartitionSpec(scheme: scheme, workers: count, seed: seed, alpha: alpha, shardsPerWorker: shardsPerWorker, minimumSamples: minimumSamples)
+    }
+}
+
 /// Where a node's samples come from: a file, the split of it, and the shard of that split.
 ///
 /// The same description serves the server's held-out set (`split: test`) and each worker's private shard
-/// (`split: train` with `shard`), so all of them see one consistent split of the same file.
+/// (`split: train` with `shard`), so all of them see one consistent split of the same file. Every worker
+/// computes the whole (seeded, platform-independent) partition and keeps its own part.
 public struct DataSource: Sendable, Equatable {
     /// Which rows of the train/test split to use.
     public enum Split: String, CaseIterable, Sendable { case train, test, all }
 
-    /// A CSV file of numeric columns (absolute, or resolved by the caller).
+    /// The data file (absolute, or resolved by the caller).
     public var file: String
-    /// Label column (0-based); `nil` = the last one.
+    /// The file format; `nil` = from the file name (`DataFormat.inferred`).
+    public var format: DataFormat? = nil
+    /// IDX: the labels file (the images are `file`).
+    public var labelsFile: String? = nil
+    /// `.npz`: names of the features and labels arrays.
+    public var featuresKey = "x"
+    public var labelsKey = "y"
+    /// Label column (0-based); `nil` = the last one (CSV, `.npy`).
     public var labelColumn: Int? = nil
-    /// Skip the first line.
+    /// Skip the first line (CSV).
     public var header = false
-    /// Every feature is multiplied by this (e.g. 1/16 for digits' pixel counts).
+    /// The number of input features the model expects (LIBSVM: the dimension); `nil` = whatever the file has.
+    public var inputDimension: Int? = nil
+    /// Every feature is multiplied by this (e.g. 1/16 for digits' pixel counts), after offset and std.
     public var featureScale = 1.0
+    /// Subtracted from the features first: none, one value for all, or one per feature (e.g. pooled means).
+    public var featureOffset: [Double] = []
+    /// The centred features are divided by this: none, one value, or one per feature (e.g. pooled std).
+    public var featureStd: [Double] = []
     /// Number of classes k (one-hot targets); `nil` = regression with one target column.
     public var classes: Int? = 10
     /// Which part of the stratified split.
@@ -25,16 +90,10 @@ public struct DataSource: Sendable, Equatable {
     public var trainFraction = 0.8
     /// Seed of the split.
     public var splitSeed: UInt64 = 0
-    /// `(index, count)`: this node takes every `count`-th sample of a seeded shuffle, starting at `index` (IID).
-    public var shard: (index: Int, count: Int, seed: UInt64)? = nil
+    /// This node's shard of the split; `nil` = all of it.
+    public var shard: ShardSpec? = nil
 
     public init(file: String) { self.file = file }
-
-    public static func == (a: DataSource, b: DataSource) -> Bool {
-        a.file == b.file && a.labelColumn == b.labelColumn && a.header == b.header && a.featureScale == b.featureScale
-            && a.classes == b.classes && a.split == b.split && a.trainFraction == b.trainFraction && a.splitSeed == b.splitSeed
-            && a.shard?.index == b.shard?.index && a.shard?.count == b.shard?.count && a.shard?.seed == b.shard?.seed
-    }
 
     /// Loaded samples: inputs (m × d) and targets (m × k).
     public struct Samples: Sendable {
@@ -42,9 +101,39 @@ public struct DataSource: Sendable, Equatable {
         public let targets: Matrix<Double>
     }
 
-    /// Reads the file and selects this node's rows.
-    public func load() throws -> Samples {
-        let table = try LabeledTable(csv: URL(fileURLWithPath: file), labelColumn: labelColumn, skipHeader: header)
+    /// The affine feature map of this source.
+    public var scaling: FeatureScaling { FeatureScaling(offset: featureOffset, divisor: featureStd, scale: featureScale) }
+
+    /// The whole file, unscaled.
+    public func loadTable() throws -> LabeledTable {
+        let url = URL(fileURLWithPath: file)
+        let table: LabeledTable
+        switch format ?? DataFormat.inferred(from: file) {
+        case .csv: table = try LabeledTable(csv: url, labelColumn: labelColumn, skipHeader: header)
+        case .npy: table = try LabeledTable(npy: url, labelColumn: labelColumn)
+        case .npz: table = try LabeledTable(npz: url, featuresKey: featuresKey, labelsKey: labelsKey)
+        case .libsvm: table = try LabeledTable(libsvm: url, dimension: inputDimension)
+        case .idx:
+            guard let labelsFile else {
+                throw DataError.malformed(path: file, line: 0, column: nil, reason: "an IDX images file needs 'labels_file' (the IDX labels)")
+            }
+            table = try LabeledTable(idxImages: url, labels: URL(fileURLWithPath: labelsFile))
+        }
+        if let d = inputDimension, table.features.columns != d {
+            throw DataError.malformed(path: file, line: table.line(ofRow: 0), column: nil,
+                                      reason: "rows have \(table.features.columns) input features, the model expects \(d)")
+        }
+        if let k = classes {
+            for (i, v) in table.labels.enumerated() where !(v >= 0 && v < Double(k) && v == v.rounded()) {
+                throw DataError.malformed(path: table.source, line: table.line(ofRow: i), column: table.labelColumnNumber,
+                                          reason: "label \(formatLabel(v)) is not a class index in 0..<\(k)")
+            }
+        }
+        return table
+    }
+
+    /// The rows of `table` this node takes: the split, then the shard (ascending).
+    public func selectedRows(of table: LabeledTable) throws -> [Int] {
         var rows: [Int]
         switch split {
         case .all: rows = Array(0..<table.labels.count)
@@ -56,13 +145,24 @@ public struct DataSource: Sendable, Equatable {
             guard shard.count > 0, shard.index >= 0, shard.index < shard.count else {
                 throw DataError.malformed(path: file, line: 0, column: nil, reason: "shard index \(shard.index) is not in 0..<\(shard.count)")
             }
-            var rng = PortableGaussian(seed: shard.seed)
-            for i in stride(from: rows.count - 1, to: 0, by: -1) { rows.swapAt(i, Int(rng.nextWord() % UInt64(i + 1))) }
-            rows = stride(from: shard.index, to: rows.count, by: shard.count).map { rows[$0] }.sorted()
+            if classes == nil && (shard.scheme == .dirichlet || shard.scheme == .shards) {
+                throw DataError.malformed(path: file, line: 0, column: nil, reason: "a '\(shard.scheme.rawValue)' label partition needs class labels ('classes: k')")
+            }
+            let parts: [[Int]]
+            do { parts = try shard.partition.assign(labels: rows.map { table.labels[$0] }) } catch {
+                throw DataError.malformed(path: file, line: 0, column: nil, reason: "\(error)")
+            }
+            rows = parts[shard.index].map { rows[$0] }
         }
-        let chosen = table.subset(rows)
+        return rows
+    }
+
+    /// Reads the file and selects this node's rows, scaled, with one-hot (classification) or real targets.
+    public func load() throws -> Samples {
+        let table = try loadTable()
+        let chosen = table.subset(try selectedRows(of: table))
         var x = chosen.features
-        if featureScale != 1 { for i in x.elements.indices { x.elements[i] *= featureScale } }
+        try scaling.apply(to: &x, path: file)
         let y: Matrix<Double>
         if let k = classes {
             y = try chosen.oneHot(classCount: k)

@@ -35,6 +35,7 @@ struct NTK: ParsableCommand {
             BLASInfoCommand.self,
             RunCommand.self,
             KeygenCommand.self,
+            PartitionCommand.self,
         ]
     )
 
