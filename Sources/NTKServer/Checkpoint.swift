@@ -16,6 +16,8 @@ public struct Checkpoint: Codable, Sendable {
     public var refresh: RefreshPlanner
     /// θ after `round`, as the `.npz` layout's arrays (Float32).
     public var weights: [String: [Float]]
+    /// The round's line of `rounds.jsonl`, written again on resume if the server died before appending it.
+    public var record: RoundRecord? = nil
 
     public init(round: Int, runID: String, configHash: String, refresh: RefreshPlanner, parameters: MLPParameters<Float>) {
         self.round = round

@@ -34,6 +34,9 @@ public final class FederatedServer {
     var heldOutReports: [String: LossSummary] = [:]
     /// The RoundStart of the current round, re-sent to workers that rejoin mid-round.
     var currentRoundStart: (round: Int, payload: RoundStart)?
+    /// The round's `Candidates` once sent, re-sent too: a worker that rejoins while the server collects
+    /// candidate losses would otherwise never answer (and the `wait` policy would wait forever).
+    var currentCandidates: (round: Int, payload: Candidates)?
 
     var outputDirectory: URL { URL(fileURLWithPath: config.outputDirectory) }
     var checkpointURL: URL { outputDirectory.appendingPathComponent("checkpoint.json") }
@@ -57,7 +60,8 @@ public final class FederatedServer {
             parameters = try checkpoint.parameters(for: config.architecture)
             planner = checkpoint.refresh
             firstRound = checkpoint.round + 1
-            try roundLog.truncate(after: checkpoint.round)
+            let logged = try roundLog.truncate(after: checkpoint.round)
+            if let record = checkpoint.record, !logged.contains(record.round) { try roundLog.append(record) }
             log.info("resuming \(config.runID) after round \(checkpoint.round)")
         } else {
             parameters = MLPParameters(initializing: config.architecture, seed: config.seed)
@@ -124,6 +128,9 @@ public final class FederatedServer {
                 // A worker that rejoins mid-round gets the round's instructions again.
                 if let current = currentRoundStart {
                     try? mailbox.send(current.payload, to: peer, workerID: worker.id, round: current.round)
+                    if let candidates = currentCandidates, candidates.round == current.round {
+                        try? mailbox.send(candidates.payload, to: peer, workerID: worker.id, round: candidates.round)
+                    }
                 }
             }
             return true

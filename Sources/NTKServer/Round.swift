@@ -18,6 +18,7 @@ extension FederatedServer {
         var record = RoundRecord(round: round)
         let workers = registry.ordered.map(\.name)
         let refresh = kernel == nil || planner.needsRefresh(round: round, schedule: config.refresh)
+        record.refreshed = refresh
 
         // 1. θ and instructions to every registered worker.
         let start = RoundStart(parameters: parameters, refresh: refresh, evaluate: true, blockFormat: config.server.blockFormat)
@@ -53,16 +54,19 @@ extension FederatedServer {
         let evaluationStarted = ContinuousClock.now
         try evaluate(&record)
         record.seconds.evaluation = (ContinuousClock.now - evaluationStarted).seconds
-        try timed(&record.seconds.checkpoint) {
-            planner.recordRefresh(round: round, drift: record.kernelDrift, schedule: config.refresh, refreshed: refresh)
-            try Checkpoint(round: round, runID: config.runID, configHash: config.hash, refresh: planner, parameters: parameters)
-                .write(to: checkpointURL)
-        }
-        currentRoundStart = nil
         record.bytesReceived = Dictionary(uniqueKeysWithValues: mailbox.bytesReceived.compactMap { peer, bytes in
             registry.worker(for: peer).map { ($0.name, bytes) }
         })
         record.bytesSent = mailbox.bytesSent
+        planner.recordRefresh(round: round, drift: record.kernelDrift, schedule: config.refresh, refreshed: refresh)
+        var checkpoint = Checkpoint(round: round, runID: config.runID, configHash: config.hash, refresh: planner, parameters: parameters)
+        // The round's rounds.jsonl line is appended after the checkpoint; the checkpoint carries it as well, so
+        // that a server killed in between writes it when it resumes (without the checkpoint's own seconds).
+        record.totalSeconds = (ContinuousClock.now - started).seconds
+        checkpoint.record = record
+        try timed(&record.seconds.checkpoint) { try checkpoint.write(to: checkpointURL) }
+        currentRoundStart = nil
+        currentCandidates = nil
         record.totalSeconds = (ContinuousClock.now - started).seconds
         try append(record)
         log.info("\(record.summary)")
@@ -148,6 +152,7 @@ extension FederatedServer {
         }
         // One exchange: candidate weights out, loss sums back (for metrics when t is already chosen).
         let candidates = try Candidates(times: asked.map(\.time), parameters: asked.map { kernel!.parameters($0.coefficients) })
+        currentCandidates = (round, candidates)
         for worker in registry.ordered where workers.contains(worker.name) {
             try? mailbox.send(candidates, to: worker.peer, workerID: worker.id, round: round)
         }

@@ -63,15 +63,17 @@ public struct RoundLog {
         if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
     }
 
-    /// Drops records after `round` (a resumed run rewrites the rounds it repeats).
-    public func truncate(after round: Int) throws {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return }
+    /// Drops records after `round` (a resumed run rewrites the rounds it repeats); returns the rounds kept.
+    @discardableResult
+    public func truncate(after round: Int) throws -> [Int] {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
         let decoder = JSONDecoder()
         let kept = text.split(separator: "\n").filter { line in
             guard let r = try? decoder.decode(RoundRecord.self, from: Data(line.utf8)) else { return false }
             return r.round <= round
         }
         try (kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).write(to: url, atomically: true, encoding: .utf8)
+        return kept.compactMap { try? decoder.decode(RoundRecord.self, from: Data($0.utf8)).round }
     }
 
     public func append(_ record: RoundRecord) throws {

@@ -62,12 +62,16 @@ final class ServerMailbox {
             do {
                 message = try Wire.decode(frames, limits: limits)
             } catch let error as WireError {
-                reject(peer, Reject(error).code, "undecodable message: \(error)")
+                // §10.3: when the header itself is valid, say which message was refused.
+                let header = Wire.peekHeader(frames)
+                reject(peer, Reject(error).code, "undecodable message: \(error)", type: header?.type, round: header?.round,
+                       fatal: Reject(error).fatal)
                 continue
             }
-            if message.type != .register && message.header.runID != runID {
+            // A register may leave the run id 0 (§6.1); one that names another run is refused for good (§8.1).
+            if message.header.runID != runID && (message.type != .register || message.header.runID != 0) {
                 reject(peer, .wrongRun, "message for run \(String(message.header.runID, radix: 16)), this is run \(String(runID, radix: 16))",
-                       type: message.type, round: message.header.round)
+                       type: message.type, round: message.header.round, fatal: message.type == .register)
                 continue
             }
             if message.header.flags.contains(.chunk) {
@@ -75,7 +79,9 @@ final class ServerMailbox {
                     guard let whole = try reassembler.accept(message, from: peer) else { continue }
                     return (peer, whole)
                 } catch {
-                    reject(peer, .malformed, "bad chunk: \(error)", type: message.type, round: message.header.round)
+                    // The rebuilt message is validated like any other: keep its code (nonFinite, tooLarge, …).
+                    reject(peer, (error as? WireError).map { Reject($0).code } ?? .malformed, "bad chunk: \(error)",
+                           type: message.type, round: message.header.round)
                     continue
                 }
             }

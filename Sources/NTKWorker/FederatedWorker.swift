@@ -20,6 +20,8 @@ public final class FederatedWorker {
     private var welcome: Welcome?
     private var runID: UInt64 = 0
     private var lastHeard = ContinuousClock.now
+    /// The server chunks θ and candidates larger than its message limit (§9): rebuilt here.
+    private let reassembler = Reassembler<Int>()
     /// Rounds whose block this worker sent (for tests and logs).
     public private(set) var blocksSent = 0
     /// Test hook: called with the round number before a block is uploaded (fault-injection tests).
@@ -50,10 +52,19 @@ public final class FederatedWorker {
                 continue
             }
             lastHeard = .now
-            let message: Message
+            var message: Message
             do { message = try Wire.decode(frames) } catch {
                 log.warning("undecodable message from the server: \(error)")
                 continue
+            }
+            if message.header.flags.contains(.chunk) {
+                do {
+                    guard let whole = try reassembler.accept(message, from: 0) else { continue }
+                    message = whole
+                } catch {
+                    log.warning("bad chunk from the server: \(error)")
+                    continue
+                }
             }
             switch message.type {
             case .roundStart: try startRound(message)
@@ -78,6 +89,7 @@ public final class FederatedWorker {
     func register() throws {
         let info = Register(workerName: settings.name, sampleCount: shard.inputs.rows, inputDimension: shard.inputs.columns,
                             outputCount: shard.targets.columns, dataFingerprint: fingerprint, heldOutCount: heldOut?.inputs.rows ?? 0)
+        _ = reassembler.evict(sender: 0)   // parts of messages from before (e.g. a server that restarted)
         while true {
             try transport.send(try Message(info).encoded())
             let deadline = ContinuousClock.now + .seconds(3)
