@@ -42,7 +42,9 @@ extension FederatedServer {
 
         // 4. Choose t; the workers' loss sums also give the real network's training metrics.
         let searchStarted = ContinuousClock.now
-        let choice = try chooseTime(solutions, round: round, workers: workers, record: &record)
+        // At a refresh, only the workers whose blocks arrived are asked: a worker that missed the block
+        // deadline is not waited for a second time, and shards outside the kernel do not steer t.
+        let choice = try chooseTime(solutions, round: round, workers: refresh ? kernelWorkers : workers, record: &record)
         record.seconds.timeSearch = (ContinuousClock.now - searchStarted).seconds
 
         // 5. Update, evaluate, checkpoint, log.
