@@ -106,6 +106,7 @@ extension FederatedServer {
             }
             blocks[name] = jacobian
             targets[name] = y
+            record.seconds.workerCompute = max(record.seconds.workerCompute, block.body.computeSeconds ?? 0)
             if assembler != nil {
                 let t0 = ContinuousClock.now
                 assembler!.add(jacobian, at: workers.firstIndex(of: name)!)
@@ -113,6 +114,7 @@ extension FederatedServer {
             }
         }
         record.seconds.blocks = (ContinuousClock.now - blocksStarted).seconds
+        record.seconds.transfer = max(0, record.seconds.blocks - record.seconds.workerCompute)
         record.seconds.gram = gramSeconds
         guard !arrived.isEmpty else { throw ServerError.noBlocks("round \(round): no worker delivered a block") }
         record.missingWorkers = workers.filter { !arrived.contains($0) }

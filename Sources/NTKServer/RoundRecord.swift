@@ -6,6 +6,10 @@ public struct RoundRecord: Codable, Sendable {
     public struct Phases: Codable, Sendable {
         /// Broadcast of θ until the last block arrived (worker compute and transfer overlap here).
         public var blocks = 0.0
+        /// The slowest worker's block computation, as it reported it.
+        public var workerCompute = 0.0
+        /// `blocks − workerCompute`: transfer (and waiting) of the block phase.
+        public var transfer = 0.0
         /// Gram assembly as blocks arrived (dense path; included in `blocks` wall time).
         public var gram = 0.0
         /// Eigendecomposition or Lanczos for every candidate time.

@@ -129,12 +129,15 @@ public final class FederatedWorker {
             try send(EvaluationReport(heldOut: try lossSummary(network, heldOut)), round: round)
         }
         guard start.body.refresh else { return }
+        let computeStarted = ContinuousClock.now
         let jacobian = try FactoredJacobian(network: network, inputs: shard.inputs)
-        let block: Block
+        var block: Block
         switch start.body.blockFormat {
         case .factored: block = try Block(factored: jacobian, targets: shard.targets)
         case .dense: block = try Block(dense: jacobian.denseBlock(), targets: shard.targets)
         }
+        let elapsed = ContinuousClock.now - computeStarted
+        block.body.computeSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         try beforeUpload?(Int(round))
         try send(block, round: round)
         blocksSent += 1

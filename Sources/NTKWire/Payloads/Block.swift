@@ -13,6 +13,9 @@ public struct Block: WirePayload {
         /// k.
         public var outputCount: Int
         public var format: BlockFormat
+        /// Optional: seconds the worker spent computing the block (forward + backward), so the server can
+        /// report worker compute and transfer separately. Absent from older or third-party workers.
+        public var computeSeconds: Double?
 
         public init(sampleCount: Int, outputCount: Int, format: BlockFormat) {
             self.sampleCount = sampleCount
