@@ -3,7 +3,7 @@ import Foundation
 import NTKCore
 
 /// `ntk kernel`: the NTK Gram of a network on some inputs, written as a `.npy` matrix.
-struct KernelCommand: ParsableCommand {
+struct KernelCommand: PrecisionGenericCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernel",
         abstract: "Compute the empirical NTK Θ̂(X, X2) of a network (or its infinite-width limit) and write it as .npy.",
@@ -56,15 +56,7 @@ struct KernelCommand: ParsableCommand {
         if dense && analytic { throw ValidationError("--dense and --analytic exclude each other") }
     }
 
-    func run() throws {
-        let spec = try model.spec()
-        switch spec.precision {
-        case .float32: try run(spec, Float.self)
-        case .float64: try run(spec, Double.self)
-        }
-    }
-
-    private func run<S: BLASScalar>(_ spec: ModelSpec, _: S.Type) throws {
+    func run<S: BLASScalar>(_ spec: ModelSpec, _: S.Type) throws {
         let arch = spec.architecture
         let x1 = try InputLoading.readInputs(path: inputs, flag: "--inputs", header: csv.header, features: arch.inputDimension)
         let x2 = try inputs2.map {

@@ -3,7 +3,7 @@ import Foundation
 import NTKCore
 
 /// `ntk linearize`: train the linearized network in closed form and report it at several times.
-struct LinearizeCommand: ParsableCommand {
+struct LinearizeCommand: PrecisionGenericCommand {
     static let configuration = CommandConfiguration(
         commandName: "linearize",
         abstract: "Train the network linearized at θ_0 in closed form (or by ODE for cross-entropy) and write predictions and weights at each time.",
@@ -88,15 +88,7 @@ struct LinearizeCommand: ParsableCommand {
         _ = try InputLoading.parseTimes(times, flag: "--times", integers: gd)
     }
 
-    func run() throws {
-        let spec = try model.spec()
-        switch spec.precision {
-        case .float32: try run(spec, Float.self)
-        case .float64: try run(spec, Double.self)
-        }
-    }
-
-    private func run<S: BLASScalar>(_ spec: ModelSpec, _: S.Type) throws {
+    func run<S: BLASScalar>(_ spec: ModelSpec, _: S.Type) throws {
         let arch = spec.architecture, k = arch.outputCount
         let timeList = try InputLoading.parseTimes(times, flag: "--times", integers: gd)
         let directory = try InputLoading.outputDirectory(outputDir, flag: "--output-dir")

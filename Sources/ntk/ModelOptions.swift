@@ -144,3 +144,19 @@ struct ModelSpec {
         return "\(architecture), \(origin), \(precision.rawValue) Jacobians"
     }
 }
+
+/// A command whose work is written once for any precision and run in the one `--precision` names.
+protocol PrecisionGenericCommand: ParsableCommand {
+    var model: ModelOptions { get }
+    func run<S: BLASScalar>(_ spec: ModelSpec, _: S.Type) throws
+}
+
+extension PrecisionGenericCommand {
+    func run() throws {
+        let spec = try model.spec()
+        switch spec.precision {
+        case .float32: try run(spec, Float.self)
+        case .float64: try run(spec, Double.self)
+        }
+    }
+}
