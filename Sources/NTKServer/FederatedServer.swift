@@ -74,7 +74,9 @@ public final class FederatedServer {
     public func run() throws {
         try awaitRegistrations()
         if firstRound <= config.rounds {
-            for round in firstRound...config.rounds { try runRound(round) }
+            for round in firstRound...config.rounds {
+                if config.localTraining == nil { try runRound(round) } else { try runFedAvgRound(round) }
+            }
         }
         for worker in registry.ordered {
             try? mailbox.send(Shutdown(reason: "run \(config.runID) finished"), to: worker.peer, workerID: worker.id, round: config.rounds)
@@ -119,11 +121,12 @@ public final class FederatedServer {
                 mailbox.reject(peer, .refused, reason.reason, type: .register, fatal: true)
             case .success(let worker):
                 log.info("worker \(worker.name) registered (\(info.sampleCount) samples, fingerprint \(info.dataFingerprint.prefix(12))…)")
-                let welcome = Welcome(workerID: worker.id, runName: config.runID, architecture: config.architecture,
+                var welcome = Welcome(workerID: worker.id, runName: config.runID, architecture: config.architecture,
                                       loss: config.linearization.loss, blockFormat: config.server.blockFormat,
                                       heartbeatIntervalSeconds: config.server.heartbeatInterval,
                                       peerTimeoutSeconds: max(10, 10 * config.server.heartbeatInterval),
                                       maxMessageBytes: config.server.maxMessageBytes, currentRound: UInt64(max(round, 0)))
+                welcome.localTraining = config.localTraining
                 try? mailbox.send(welcome, to: peer, workerID: worker.id, round: round)
                 // A worker that rejoins mid-round gets the round's instructions again.
                 if let current = currentRoundStart {

@@ -20,6 +20,8 @@ public enum MessageType: UInt16, CaseIterable, Codable, Sendable, CustomStringCo
     case reject = 9
     /// Server → worker: the run is over (or the worker is dismissed).
     case shutdown = 10
+    /// Worker → server (FedAvg): the weights after local training on the shard.
+    case localUpdate = 11
 
     public var description: String {
         switch self {
@@ -33,6 +35,7 @@ public enum MessageType: UInt16, CaseIterable, Codable, Sendable, CustomStringCo
         case .heartbeat: return "heartbeat"
         case .reject: return "reject"
         case .shutdown: return "shutdown"
+        case .localUpdate: return "localUpdate"
         }
     }
 }

@@ -128,6 +128,13 @@ public final class FederatedWorker {
         if start.body.evaluate, let heldOut {
             try send(EvaluationReport(heldOut: try lossSummary(network, heldOut)), round: round)
         }
+        if let local = welcome?.localTraining {
+            let theta = try LocalSGD.train(network, inputs: shard.inputs, targets: shard.targets, settings: local,
+                                           loss: welcome?.loss ?? .mse, round: round, workerID: welcome?.workerID ?? 0)
+            let trained = try MLP(architecture: architecture, parameters: theta)
+            try send(LocalUpdate(parameters: theta, sampleCount: shard.inputs.rows, loss: try lossSummary(trained, shard)), round: round)
+            return
+        }
         guard start.body.refresh else { return }
         let computeStarted = ContinuousClock.now
         let jacobian = try FactoredJacobian(network: network, inputs: shard.inputs)

@@ -79,3 +79,24 @@ func relativeDistance(_ a: [Float], _ b: [Float]) -> Double {
     for (x, y) in zip(a, b) { d += Double(x - y) * Double(x - y); n += Double(y) * Double(y) }
     return (d / n).squareRoot()
 }
+
+/// FedAvg in the same system: local SGD on each worker, weights averaged by sample count.
+final class FedAvgFederationTests: XCTestCase {
+    func testFedAvgRoundsAverageLocalTrainingAndLearn() throws {
+        let out = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let config = try digitsConfig(workers: 2, rounds: 3, extra: "  strategy: fedavg\n  fedavg: {local_epochs: 2, learning_rate: 10, batch_size: 16}", output: out)
+        XCTAssertNotNil(config.localTraining)
+        let hub = InProcessHub()
+        let server = try FederatedServer(config: config, transport: hub.bindServer(), logger: quietLogger)
+        let workers = try config.workers.map { try FederatedWorker(settings: $0, transport: hub.connectWorker($0.name), logger: quietLogger) }
+        let threads = workers.map { w in Background { try w.run() } }
+        try server.run()
+        for t in threads { try t.join() }
+        XCTAssertEqual(workers.map(\.blocksSent), [0, 0], "FedAvg sends weights, never Jacobian blocks")
+        XCTAssertEqual(server.history.map(\.workers), Array(repeating: ["w0", "w1"], count: 3))
+        let accuracies = server.history.compactMap(\.testAccuracy)
+        XCTAssertGreaterThan(accuracies.last!, 0.6, "\(accuracies)")
+        XCTAssertLessThan(server.history.last!.trainLoss!, server.history.first!.trainLoss!)
+    }
+}

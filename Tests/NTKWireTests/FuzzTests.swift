@@ -87,6 +87,8 @@ extension FuzzTests {
             try Message(Heartbeat(sentAt: 1), workerID: 1, runID: run),
             try Message(Reject(code: .wrongRound, reason: "late", rejectedType: 4, rejectedRound: 1), runID: run),
             try Message(Shutdown(reason: "done"), runID: run),
+            try Message(LocalUpdate(parameters: MLPParameters<Float>(initializing: arch, seed: 3), sampleCount: 5,
+                                    loss: LossSummary(lossSum: 1, sampleCount: 5, correctCount: 4)), workerID: 1, runID: run, round: 1),
         ]
         let block = try Message(Block(factored: j, targets: y), workerID: 1, runID: run, round: 1)
         corpus += try Wire.chunk(block, maxBytes: 1800, messageID: 0xABCD)
@@ -112,6 +114,7 @@ extension FuzzTests {
         case .heartbeat: _ = try m.payload(Heartbeat.self)
         case .reject: _ = try m.payload(Reject.self)
         case .shutdown: _ = try m.payload(Shutdown.self)
+        case .localUpdate: _ = try m.payload(LocalUpdate.self).parameters(architecture: arch, as: Float.self)
         }
     }
 

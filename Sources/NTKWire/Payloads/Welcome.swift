@@ -25,6 +25,8 @@ public struct Welcome: BodyOnlyPayload, Equatable {
     public var maxMessageBytes: Int
     /// The round the run is at (a rejoining worker learns where it is).
     public var currentRound: UInt64
+    /// Present in a FedAvg run: answer every `roundStart` with local SGD and a `localUpdate`.
+    public var localTraining: LocalTraining?
 
     public init(workerID: UInt32, runName: String, architecture: MLPArchitecture, loss: LossFunction = .mse,
                 blockFormat: BlockFormat = .factored, blockDType: DType = .f32, heartbeatIntervalSeconds: Double = 5,

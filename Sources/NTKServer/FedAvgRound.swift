@@ -1,0 +1,56 @@
+import Foundation
+import NTKCore
+import NTKWire
+
+/// A FedAvg round (McMahan et al.), the baseline in the same system: broadcast θ, every worker runs
+/// local minibatch SGD on its shard and returns its weights, the server averages them weighted by
+/// sample counts. Same network, data, transport, metrics and outputs as the NTK round.
+extension FederatedServer {
+    func runFedAvgRound(_ round: Int) throws {
+        let started = ContinuousClock.now
+        mailbox.resetCounters()
+        heldOutReports = [:]
+        var record = RoundRecord(round: round)
+        record.solver = "fedavg"
+        let workers = registry.ordered.map(\.name)
+        let start = RoundStart(parameters: parameters, refresh: false, evaluate: true, candidatesFollow: false)
+        currentRoundStart = (round, start)
+        for worker in registry.ordered {
+            do { try mailbox.send(start, to: worker.peer, workerID: worker.id, round: round) } catch {
+                log.warning("round \(round): could not reach \(worker.name): \(error)")
+            }
+        }
+        var sum = MLPParameters<Float>(zerosFor: config.architecture)
+        var samples = 0
+        var loss = LossSummary(lossSum: 0, sampleCount: 0, correctCount: 0)
+        let localStarted = ContinuousClock.now
+        record.workers = try collect(.localUpdate, round: round, from: workers) { _, message in
+            let update = try message.payload(LocalUpdate.self)
+            let theta = try update.parameters(architecture: config.architecture, as: Float.self)
+            sum = sum.adding(theta, scaledBy: Float(update.body.sampleCount))
+            samples += update.body.sampleCount
+            loss.lossSum += update.body.loss.lossSum
+            loss.sampleCount += update.body.loss.sampleCount
+            loss.correctCount = (loss.correctCount ?? 0) + (update.body.loss.correctCount ?? 0)
+        }
+        record.seconds.blocks = (ContinuousClock.now - localStarted).seconds
+        guard samples > 0 else { throw ServerError.noBlocks("round \(round): no worker returned local weights") }
+        record.missingWorkers = workers.filter { !record.workers.contains($0) }
+        parameters = MLPParameters<Float>(zerosFor: config.architecture).adding(sum, scaledBy: 1 / Float(samples))
+        // The workers' losses are of their own local weights, before averaging.
+        record.trainLoss = loss.lossSum / Double(loss.sampleCount)
+        record.trainAccuracy = Double(loss.correctCount ?? 0) / Double(loss.sampleCount)
+        try evaluate(&record)
+        var checkpoint = Checkpoint(round: round, runID: config.runID, configHash: config.hash, refresh: planner, parameters: parameters)
+        record.bytesReceived = Dictionary(uniqueKeysWithValues: mailbox.bytesReceived.compactMap { peer, bytes in
+            registry.worker(for: peer).map { ($0.name, bytes) }
+        })
+        record.bytesSent = mailbox.bytesSent
+        record.totalSeconds = (ContinuousClock.now - started).seconds
+        checkpoint.record = record
+        try checkpoint.write(to: checkpointURL)
+        currentRoundStart = nil
+        try append(record)
+        log.info("\(record.summary)")
+    }
+}
