@@ -13,13 +13,7 @@ extension FederatedServer {
         var record = RoundRecord(round: round)
         record.solver = "fedavg"
         let workers = registry.ordered.map(\.name)
-        let start = RoundStart(parameters: parameters, refresh: false, evaluate: true, candidatesFollow: false)
-        currentRoundStart = (round, start)
-        for worker in registry.ordered {
-            do { try mailbox.send(start, to: worker.peer, workerID: worker.id, round: round) } catch {
-                log.warning("round \(round): could not reach \(worker.name): \(error)")
-            }
-        }
+        broadcast(RoundStart(parameters: parameters, refresh: false, evaluate: true, candidatesFollow: false), round: round)
         var sum = MLPParameters<Float>(zerosFor: config.architecture)
         var samples = 0
         var loss = LossSummary(lossSum: 0, sampleCount: 0, correctCount: 0)
@@ -41,16 +35,6 @@ extension FederatedServer {
         record.trainLoss = loss.lossSum / Double(loss.sampleCount)
         record.trainAccuracy = Double(loss.correctCount ?? 0) / Double(loss.sampleCount)
         try evaluate(&record)
-        var checkpoint = Checkpoint(round: round, runID: config.runID, configHash: config.hash, refresh: planner, parameters: parameters)
-        record.bytesReceived = Dictionary(uniqueKeysWithValues: mailbox.bytesReceived.compactMap { peer, bytes in
-            registry.worker(for: peer).map { ($0.name, bytes) }
-        })
-        record.bytesSent = mailbox.bytesSent
-        record.totalSeconds = (ContinuousClock.now - started).seconds
-        checkpoint.record = record
-        try checkpoint.write(to: checkpointURL)
-        currentRoundStart = nil
-        try append(record)
-        log.info("\(record.summary)")
+        try finishRound(&record, started: started)
     }
 }

@@ -21,13 +21,7 @@ extension FederatedServer {
         record.refreshed = refresh
 
         // 1. θ and instructions to every registered worker.
-        let start = RoundStart(parameters: parameters, refresh: refresh, evaluate: true, blockFormat: config.server.blockFormat)
-        currentRoundStart = (round, start)
-        for worker in registry.ordered {
-            do { try mailbox.send(start, to: worker.peer, workerID: worker.id, round: round) } catch {
-                log.warning("round \(round): could not reach \(worker.name): \(error)")
-            }
-        }
+        broadcast(RoundStart(parameters: parameters, refresh: refresh, evaluate: true, blockFormat: config.server.blockFormat), round: round)
 
         // 2. New blocks, new kernel.
         if refresh { try relinearize(round: round, workers: workers, record: &record) }
@@ -56,11 +50,27 @@ extension FederatedServer {
         let evaluationStarted = ContinuousClock.now
         try evaluate(&record)
         record.seconds.evaluation = (ContinuousClock.now - evaluationStarted).seconds
+        planner.recordRefresh(round: round, drift: record.kernelDrift, schedule: config.refresh, refreshed: refresh)
+        try finishRound(&record, started: started)
+    }
+
+    /// Sends the round's θ and instructions to every registered worker (kept to re-send to rejoining ones).
+    func broadcast(_ start: RoundStart, round: Int) {
+        currentRoundStart = (round, start)
+        for worker in registry.ordered {
+            do { try mailbox.send(start, to: worker.peer, workerID: worker.id, round: round) } catch {
+                log.warning("round \(round): could not reach \(worker.name): \(error)")
+            }
+        }
+    }
+
+    /// The end of every round: bytes moved, the checkpoint (carrying the record), `rounds.jsonl`, the log line.
+    func finishRound(_ record: inout RoundRecord, started: ContinuousClock.Instant) throws {
+        let round = record.round
         record.bytesReceived = Dictionary(uniqueKeysWithValues: mailbox.bytesReceived.compactMap { peer, bytes in
             registry.worker(for: peer).map { ($0.name, bytes) }
         })
         record.bytesSent = mailbox.bytesSent
-        planner.recordRefresh(round: round, drift: record.kernelDrift, schedule: config.refresh, refreshed: refresh)
         var checkpoint = Checkpoint(round: round, runID: config.runID, configHash: config.hash, refresh: planner, parameters: parameters)
         // The round's rounds.jsonl line is appended after the checkpoint; the checkpoint carries it as well, so
         // that a server killed in between writes it when it resumes (without the checkpoint's own seconds).
