@@ -61,3 +61,14 @@ let quietLogger: Logger = {
     l.logLevel = .error
     return l
 }()
+
+/// Runs a whole federation in this process over the in-process hub, each worker on its own thread.
+func runInProcess(_ config: RunConfiguration) throws -> (server: FederatedServer, workers: [FederatedWorker]) {
+    let hub = InProcessHub()
+    let server = try FederatedServer(config: config, transport: hub.bindServer(), logger: quietLogger)
+    let workers = try config.workers.map { try FederatedWorker(settings: $0, transport: hub.connectWorker($0.name), logger: quietLogger) }
+    let threads = workers.map { w in Background { try w.run() } }
+    try server.run()
+    for t in threads { try t.join() }
+    return (server, workers)
+}

@@ -60,12 +60,7 @@ final class InProcessFederationTests: XCTestCase {
         let out = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         let config = try digitsConfig(workers: 2, rounds: 3, extra: "  refresh: {schedule: every, rounds: 2}", output: out)
-        let hub = InProcessHub()
-        let server = try FederatedServer(config: config, transport: hub.bindServer(), logger: quietLogger)
-        let workers = try config.workers.map { try FederatedWorker(settings: $0, transport: hub.connectWorker($0.name), logger: quietLogger) }
-        let threads = workers.map { w in Background { try w.run() } }
-        try server.run()
-        for t in threads { try t.join() }
+        let (server, workers) = try runInProcess(config)
         XCTAssertEqual(workers.map(\.blocksSent), [2, 2], "blocks at rounds 1 and 3 only")
         XCTAssertEqual(server.history.map { $0.seconds.blocks > 0 }, [true, false, true])
         // Training continued in round 2 on round 1's kernel: the loss kept falling.
@@ -87,12 +82,7 @@ final class FedAvgFederationTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: out) }
         let config = try digitsConfig(workers: 2, rounds: 3, extra: "  strategy: fedavg\n  fedavg: {local_epochs: 2, learning_rate: 10, batch_size: 16}", output: out)
         XCTAssertNotNil(config.localTraining)
-        let hub = InProcessHub()
-        let server = try FederatedServer(config: config, transport: hub.bindServer(), logger: quietLogger)
-        let workers = try config.workers.map { try FederatedWorker(settings: $0, transport: hub.connectWorker($0.name), logger: quietLogger) }
-        let threads = workers.map { w in Background { try w.run() } }
-        try server.run()
-        for t in threads { try t.join() }
+        let (server, workers) = try runInProcess(config)
         XCTAssertEqual(workers.map(\.blocksSent), [0, 0], "FedAvg sends weights, never Jacobian blocks")
         XCTAssertEqual(server.history.map(\.workers), Array(repeating: ["w0", "w1"], count: 3))
         let accuracies = server.history.compactMap(\.testAccuracy)
