@@ -8,9 +8,7 @@ import NTKWire
 extension FederatedServer {
     func runFedAvgRound(_ round: Int) throws {
         let started = ContinuousClock.now
-        mailbox.resetCounters()
-        heldOutReports = [:]
-        var record = RoundRecord(round: round)
+        var record = beginRound(round)
         record.solver = "fedavg"
         let workers = registry.ordered.map(\.name)
         broadcast(RoundStart(parameters: parameters, refresh: false, evaluate: true, candidatesFollow: false), round: round)

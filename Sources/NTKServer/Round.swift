@@ -13,9 +13,7 @@ import NTKWire
 extension FederatedServer {
     func runRound(_ round: Int) throws {
         let started = ContinuousClock.now
-        mailbox.resetCounters()
-        heldOutReports = [:]
-        var record = RoundRecord(round: round)
+        var record = beginRound(round)
         let workers = registry.ordered.map(\.name)
         let refresh = kernel == nil || planner.needsRefresh(round: round, schedule: config.refresh)
         record.refreshed = refresh
@@ -52,6 +50,13 @@ extension FederatedServer {
         record.seconds.evaluation = (ContinuousClock.now - evaluationStarted).seconds
         planner.recordRefresh(round: round, drift: record.kernelDrift, schedule: config.refresh, refreshed: refresh)
         try finishRound(&record, started: started)
+    }
+
+    /// A fresh record, byte counters and held-out reports for a round.
+    func beginRound(_ round: Int) -> RoundRecord {
+        mailbox.resetCounters()
+        heldOutReports = [:]
+        return RoundRecord(round: round)
     }
 
     /// Sends the round's θ and instructions to every registered worker (kept to re-send to rejoining ones).

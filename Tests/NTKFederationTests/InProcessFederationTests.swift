@@ -9,26 +9,6 @@ import XCTest
 
 /// The federation over the in-process transport: the round logic without sockets.
 final class InProcessFederationTests: XCTestCase {
-    /// What a single process does with the union of the shards, in the same order: the reference.
-    private func singleProcess(_ config: RunConfiguration) throws -> MLPParameters<Float> {
-        let shards = try config.workers.map { try $0.data.load() }
-        let x = Matrix<Float>(rows: shards.reduce(0) { $0 + $1.inputs.rows }, columns: 64,
-                              elements: shards.flatMap { $0.inputs.elements.map(Float.init) })
-        let y = Matrix<Double>(rows: x.rows, columns: 10, elements: shards.flatMap(\.targets.elements))
-        var theta = MLPParameters<Float>(initializing: config.architecture, seed: config.seed)
-        for _ in 1...config.rounds {
-            let net = try MLP(architecture: config.architecture, parameters: theta)
-            var training = try LinearizedTraining(network: net, inputs: x, targets: y, options: config.linearization)
-            let solutions = try training.solve(times: config.timeCandidates)
-            let losses = try solutions.map { s -> Double in
-                let out = try MLP(architecture: config.architecture, parameters: training.parameters(s.coefficients))(x)
-                return Evaluation(outputs: out.elements.map(Double.init), targets: y.elements, outputCount: 10, loss: .mse).loss
-            }
-            theta = training.parameters(solutions[losses.indices.min { losses[$0] < losses[$1] }!].coefficients)
-        }
-        return theta
-    }
-
     func testFourWorkersGiveTheSingleProcessWeights() throws {
         let out = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
@@ -41,7 +21,7 @@ final class InProcessFederationTests: XCTestCase {
         try server.run()
         for t in threads { try t.join() }
 
-        let reference = try singleProcess(config)
+        let reference = try CentralizedReference.train(config, workers: config.workers.map(\.name))
         let err = relativeDistance(server.parameters.flattened, reference.flattened)
         XCTAssertLessThan(err, 1e-5, "federated θ vs single-process θ")
         XCTAssertEqual(server.history.count, 2)

@@ -113,7 +113,7 @@ final class BadMessageProcessTests: ProcessTestCase {
         let rounds = run.rounds()
         XCTAssertEqual(rounds.map(\.round), [1, 2], run.logs)
         for r in rounds { XCTAssertEqual(r.workers, ["w0", "probe"], "round \(r.round)") }
-        let reference = try singleProcessReference(config, workers: ["w0", "probe"])
+        let reference = try CentralizedReference.train(config, workers: ["w0", "probe"])
         XCTAssertLessThan(relativeDistance(try run.weights().flattened, reference.flattened), 1e-5)
         XCTAssertGreaterThanOrEqual(server.output.components(separatedBy: "refused message from probe").count - 1, 15,
                                     "every refusal is logged with its reason\n\(server.tail)")
@@ -154,7 +154,7 @@ final class BadMessageProcessTests: ProcessTestCase {
         assertExits(server, in: run, timeout: 30)
         assertExits(w0, in: run, timeout: 15)
         XCTAssertEqual(run.rounds().first?.workers, ["w0", "probe"])
-        let reference = try singleProcessReference(config, workers: ["w0", "probe"])
+        let reference = try CentralizedReference.train(config, workers: ["w0", "probe"])
         XCTAssertLessThan(relativeDistance(try run.weights().flattened, reference.flattened), 1e-5)
     }
 
@@ -175,7 +175,7 @@ final class BadMessageProcessTests: ProcessTestCase {
         assertExits(server, in: run, timeout: 60)
         for w in workers { assertExits(w, in: run, timeout: 15) }
         XCTAssertEqual(run.rounds().first?.workers, ["w0", "w1"], run.logs)
-        let reference = try singleProcessReference(run.configuration(), workers: ["w0", "w1"])
+        let reference = try CentralizedReference.train(run.configuration(), workers: ["w0", "w1"])
         XCTAssertLessThan(relativeDistance(try run.weights().flattened, reference.flattened), 1e-5)
     }
 }

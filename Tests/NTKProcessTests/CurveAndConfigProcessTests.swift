@@ -1,6 +1,7 @@
 import Foundation
 import NTKConfig
 import NTKCore
+import NTKServer
 import XCTest
 
 /// CURVE between real processes with keys from `ntk keygen`; and configuration errors at start.
@@ -43,7 +44,7 @@ final class CurveAndConfigProcessTests: ProcessTestCase {
         XCTAssertEqual(rounds.map(\.round), [1, 2], run.logs)
         for r in rounds { XCTAssertEqual(r.workers, ["wa"], "round \(r.round)") }
         // Over CURVE the numbers are those of one process on A's shard.
-        let reference = try singleProcessReference(run.configuration(), workers: ["wa"])
+        let reference = try CentralizedReference.train(run.configuration(), workers: ["wa"])
         XCTAssertLessThan(relativeDistance(try run.weights().flattened, reference.flattened), 1e-5)
     }
 

@@ -29,7 +29,7 @@ final class FederationProcessTests: ProcessTestCase {
         for w in workers { assertExits(w, in: run, timeout: 15) }
         let wall = Date().timeIntervalSince(started)
 
-        let reference = try singleProcessReference(config, workers: yaml.workers)
+        let reference = try CentralizedReference.train(config, workers: yaml.workers)
         let error = relativeDistance(try run.weights().flattened, reference.flattened)
         XCTAssertLessThan(error, 1e-5, "weights.npz of the 4-process run vs one process on the union of the shards")
 
@@ -100,7 +100,7 @@ final class FederationProcessTests: ProcessTestCase {
             XCTAssertNil(r.bytesReceived["w2"], "round \(r.round)")
         }
         XCTAssertTrue(server.output.contains("no block from w2"), run.logs)
-        let reference = try singleProcessReference(run.configuration(), workers: ["w0", "w1"])
+        let reference = try CentralizedReference.train(run.configuration(), workers: ["w0", "w1"])
         XCTAssertLessThan(relativeDistance(try run.weights().flattened, reference.flattened), 1e-5,
                           "θ = one process on the shards that were used")
     }
@@ -146,7 +146,7 @@ final class FederationProcessTests: ProcessTestCase {
             XCTAssertEqual(r.workers, ["w0", "w1", "w2"], "round \(r.round)")
             XCTAssertEqual(r.missingWorkers, [])
         }
-        let reference = try singleProcessReference(run.configuration(), workers: ["w0", "w1", "w2"])
+        let reference = try CentralizedReference.train(run.configuration(), workers: ["w0", "w1", "w2"])
         XCTAssertLessThan(relativeDistance(try run.weights().flattened, reference.flattened), 1e-5,
                           "θ as if no worker had been lost")
     }

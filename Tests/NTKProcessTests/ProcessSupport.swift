@@ -268,27 +268,6 @@ struct DigitsYAML {
     }
 }
 
-/// What one process computes on the union of the shards of `workers` (in that order), round after round
-/// with the same rule as the server (nonlinear-loss selection of t): the reference a federation must match.
-func singleProcessReference(_ config: RunConfiguration, workers names: [String]) throws -> MLPParameters<Float> {
-    let shards = try names.map { name in try config.workers.first { $0.name == name }!.data.load() }
-    let n0 = config.architecture.inputDimension, k = config.architecture.outputCount
-    let x = Matrix<Float>(rows: shards.reduce(0) { $0 + $1.inputs.rows }, columns: n0,
-                          elements: shards.flatMap { $0.inputs.elements.map(Float.init) })
-    let y = Matrix<Double>(rows: x.rows, columns: k, elements: shards.flatMap(\.targets.elements))
-    var theta = MLPParameters<Float>(initializing: config.architecture, seed: config.seed)
-    for _ in 1...config.rounds {
-        let net = try MLP(architecture: config.architecture, parameters: theta)
-        var training = try LinearizedTraining(network: net, inputs: x, targets: y, options: config.linearization)
-        let solutions = try training.solve(times: config.timeCandidates)
-        let losses = try solutions.map { s -> Double in
-            let out = try MLP(architecture: config.architecture, parameters: training.parameters(s.coefficients))(x)
-            return Evaluation(outputs: out.elements.map(Double.init), targets: y.elements, outputCount: k, loss: .mse).loss
-        }
-        theta = training.parameters(solutions[losses.indices.min { losses[$0] < losses[$1] }!].coefficients)
-    }
-    return theta
-}
 
 /// ‖a − b‖ / ‖b‖.
 func relativeDistance(_ a: [Float], _ b: [Float]) -> Double {
