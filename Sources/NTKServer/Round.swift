@@ -31,6 +31,7 @@ extension FederatedServer {
             solutions = try kernel!.solve(times: candidateTimes, from: beta)
         }
         record.solver = kernel!.report
+        if refresh { record.spectrum = kernel!.spectrum }
 
         // 4. Choose t; the workers' loss sums also give the real network's training metrics.
         let searchStarted = ContinuousClock.now
@@ -226,7 +227,7 @@ extension Duration {
 
 extension RoundRecord {
     init(round: Int) {
-        self.init(round: round, refreshed: false, kernelDrift: nil, kernelDriftMethod: nil, time: 0, candidateLosses: [],
+        self.init(round: round, refreshed: false, kernelDrift: nil, kernelDriftMethod: nil, spectrum: nil, time: 0, candidateLosses: [],
                   trainLoss: nil, trainAccuracy: nil, testLoss: nil, testAccuracy: nil, workerHeldOutAccuracy: nil,
                   workers: [], missingWorkers: [], bytesReceived: [:], bytesSent: 0, solver: "", seconds: Phases(), totalSeconds: 0)
     }

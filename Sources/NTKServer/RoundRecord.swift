@@ -1,4 +1,5 @@
 import Foundation
+import NTKCore
 
 /// One line of `rounds.jsonl`: what a round did, how well, and what it cost.
 public struct RoundRecord: Codable, Sendable {
@@ -32,6 +33,8 @@ public struct RoundRecord: Codable, Sendable {
     public var kernelDrift: Double?
     /// How the drift was measured.
     public var kernelDriftMethod: String?
+    /// The kernel's eigenvalues (summarized), condition number and effective rank, at a refresh.
+    public var spectrum: KernelSpectrum?
     /// The integration time kept.
     public var time: Double
     /// Every candidate's training loss (nonlinear or linearized, per the selection rule).

@@ -53,6 +53,8 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
     public private(set) var report: String = ""
     /// The dense Gram (Float64) when the dense path is used: given (assembled as blocks arrived) or formed once.
     public private(set) var denseGram: Matrix<Double>?
+    /// The Gram's eigenvalues after the last solve: all of them (dense path) or Lanczos' Ritz values.
+    public private(set) var spectrum: KernelSpectrum?
     /// Its eigendecomposition, kept so that later solves on the same kernel cost only GEMVs.
     private var dynamics: LinearizedDynamics?
 
@@ -164,6 +166,7 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
                 if dynamics == nil {
                     dynamics = try LinearizedDynamics(gram: h, sampleCount: m, learningRate: options.learningRate,
                                                       ridge: options.ridge, noiseFloor: noiseFloor(h.rows))
+                    spectrum = KernelSpectrum(eigenvalues: dynamics!.eigen.values, relativeFloor: dynamics!.noiseFloor, method: "dense")
                 }
                 let dynamics = self.dynamics!
                 betas = try dynamics.coefficients(residual: residual, times: times, flow: options.flow)
@@ -178,6 +181,9 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
                 }, to: residual, scales: times, phi: { mu, t in
                     flow == .gradientFlow ? SpectralFilter.flow(mu, etaT: eta * t) : SpectralFilter.descent(mu, eta: eta, steps: t)
                 })
+                // Ritz values are of H/m + ρ; the spectrum is reported for H.
+                spectrum = KernelSpectrum(eigenvalues: result.ritzValues.map { ($0 - rho) * Double(m) },
+                                          relativeFloor: noiseFloor(jacobian.columnCount), method: "ritz")
                 if flow == .gradientDescent, let top = result.ritzValues.last, eta * top >= 2 {
                     throw DynamicsError.unstableLearningRate(eta: eta, bound: 2 / top)
                 }
