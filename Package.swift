@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "ntk",
             dependencies: [
-                "NTKCore", "NTKData", "CZeroMQ", "NTKConfig", "NTKTransport",
+                "NTKCore", "NTKData", "CZeroMQ", "NTKConfig", "NTKTransport", "NTKServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
