@@ -41,7 +41,7 @@ extension FederatedServer {
         record.seconds.timeSearch = (ContinuousClock.now - searchStarted).seconds
 
         // 5. Update, evaluate, checkpoint, log.
-        try timed(&record.seconds.update) {
+        timed(&record.seconds.update) {
             parameters = kernel!.parameters(choice.coefficients)
             beta = choice.coefficients
         }
@@ -81,6 +81,7 @@ extension FederatedServer {
         // The round's rounds.jsonl line is appended after the checkpoint; the checkpoint carries it as well, so
         // that a server killed in between writes it when it resumes (without the checkpoint's own seconds).
         record.totalSeconds = (ContinuousClock.now - started).seconds
+        record.finishedAt = ISO8601DateFormatter.withFractionalSeconds.string(from: Date())
         checkpoint.record = record
         try timed(&record.seconds.checkpoint) { try checkpoint.write(to: checkpointURL) }
         currentRoundStart = nil
@@ -217,6 +218,15 @@ extension FederatedServer {
         let t0 = ContinuousClock.now
         defer { slot += (ContinuousClock.now - t0).seconds }
         return try body()
+    }
+}
+
+extension ISO8601DateFormatter {
+    /// `2026-11-29T04:28:38.123Z`.
+    public static var withFractionalSeconds: ISO8601DateFormatter {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
     }
 }
 

@@ -58,6 +58,8 @@ public struct RoundRecord: Codable, Sendable {
     public var solver: String
     public var seconds: Phases
     public var totalSeconds: Double
+    /// When the round ended (ISO 8601, UTC); lets readers tell this run's rounds from an earlier run's.
+    public var finishedAt: String?
 }
 
 /// Appends records to `rounds.jsonl`, one JSON object per line, flushed per round.
@@ -67,7 +69,7 @@ public struct RoundLog {
     public init(directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         url = directory.appendingPathComponent("rounds.jsonl")
-        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
     }
 
     /// Drops records after `round` (a resumed run rewrites the rounds it repeats); returns the rounds kept.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NTKConfig
+import NTKServer
 
 /// `ntk run CONFIG`: the whole federation on this machine, as separate processes over tcp loopback.
 struct RunCommand: ParsableCommand {
@@ -8,9 +9,12 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Start ntk-server and every configured ntk-worker as separate processes and follow the rounds.",
         discussion: """
-        The server's log (one line per round) is shown live; each worker logs to \
-        <output_dir>/logs/<name>.log. Ctrl-C stops every process. Exits non-zero if any \
-        role failed. The run directory holds rounds.jsonl, checkpoint.json and weights.npz.
+        Prints one line per finished round (round, t, train loss and accuracy, test loss and \
+        accuracy, workers present, MB received and sent, seconds) and a summary at the end. \
+        The server logs to <output_dir>/logs/server.log (its warnings and errors are also \
+        shown here; --verbose shows all of it), each worker to <output_dir>/logs/<name>.log. \
+        Ctrl-C stops every process. Exits non-zero if any role failed. The run directory \
+        holds rounds.jsonl, checkpoint.json and weights.npz.
         """)
 
     @Argument(help: "Run configuration (YAML), e.g. configs/digits-4workers.yaml.")
@@ -19,7 +23,18 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Resume the server from its checkpoint.")
     var resume = false
 
+    @Option(name: .long, help: "Test accuracy (0…1) whose first round, bytes and seconds the summary reports, e.g. 0.97.")
+    var target: Double?
+
+    @Flag(name: .long, help: "Show the server's whole log, not only its warnings and errors.")
+    var verbose = false
+
+    func validate() throws {
+        if let target, !(0...1).contains(target) { throw ValidationError("--target \(target) must be an accuracy in 0…1") }
+    }
+
     func run() throws {
+        let started = Date()
         let configuration = try RunConfiguration.load(URL(fileURLWithPath: config))
         let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for tool in ["ntk-server", "ntk-worker"] where !FileManager.default.isExecutableFile(atPath: binaries.appendingPathComponent(tool).path) {
@@ -28,27 +43,47 @@ struct RunCommand: ParsableCommand {
         let logs = URL(fileURLWithPath: configuration.outputDirectory).appendingPathComponent("logs")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
 
+        let output = URL(fileURLWithPath: configuration.outputDirectory)
+        // A fresh run's server empties rounds.jsonl; a resumed one keeps the rounds up to its checkpoint.
+        let alreadyLogged = resume ? ((try? Checkpoint.read(from: output.appendingPathComponent("checkpoint.json")))?.round ?? 0) : 0
+        var progress = RunProgress(url: output.appendingPathComponent("rounds.jsonl"), alreadyLogged: alreadyLogged,
+                                   startedAt: started, target: target)
+
         var children: [(name: String, process: Process)] = []
-        func launch(_ tool: String, _ arguments: [String], log: URL?) throws -> Process {
+        func launch(_ tool: String, _ arguments: [String], log: URL, echo: ((String) -> Void)? = nil) throws -> Process {
             let p = Process()
             p.executableURL = binaries.appendingPathComponent(tool)
             p.arguments = arguments
-            if let log {
-                FileManager.default.createFile(atPath: log.path, contents: nil)
-                let handle = try FileHandle(forWritingTo: log)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            if let echo {
+                let pipe = Pipe()
+                pipe.fileHandleForReading.readabilityHandler = { reader in
+                    let data = reader.availableData
+                    handle.write(data)
+                    String(decoding: data, as: UTF8.self).split(separator: "\n").forEach { echo(String($0)) }
+                }
+                p.standardError = pipe
+                p.standardOutput = pipe
+            } else {
                 p.standardError = handle
                 p.standardOutput = handle
             }
             try p.run()
             return p
         }
-        let server = try launch("ntk-server", ["--config", config] + (resume ? ["--resume"] : []), log: nil)
+        let verbose = self.verbose
+        let server = try launch("ntk-server", ["--config", config] + (resume ? ["--resume"] : []),
+                                log: logs.appendingPathComponent("server.log")) { line in
+            if verbose || Self.isWarningOrError(line) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        }
         children.append(("server", server))
         for w in configuration.workers {
             children.append((w.name, try launch("ntk-worker", ["--config", config, "--name", w.name],
                                                 log: logs.appendingPathComponent("\(w.name).log"))))
         }
         print("started ntk-server and \(configuration.workers.count) workers (logs in \(logs.path))")
+        print(progress.header)
 
         // Ctrl-C / SIGTERM: stop every child, then exit.
         let stop = { (signal: Int32) in
@@ -58,7 +93,12 @@ struct RunCommand: ParsableCommand {
         signal(SIGINT) { RunCommand.onSignal?($0) }
         signal(SIGTERM) { RunCommand.onSignal?($0) }
 
-        server.waitUntilExit()
+        while server.isRunning {
+            progress.newRows().forEach { print($0) }
+            fflush(stdout)
+            usleep(200_000)
+        }
+        progress.newRows().forEach { print($0) }
         // Workers leave on the server's shutdown message; give them a moment, then stop stragglers.
         let deadline = Date().addingTimeInterval(10)
         while children.dropFirst().contains(where: { $0.process.isRunning }) && Date() < deadline { usleep(100_000) }
@@ -67,7 +107,14 @@ struct RunCommand: ParsableCommand {
         if !failed.isEmpty {
             throw ValidationError("failed: \(failed.map { "\($0.name) (status \($0.process.terminationStatus))" }.joined(separator: ", "))")
         }
-        print("run \(configuration.runID) finished: \(configuration.outputDirectory)/rounds.jsonl, weights.npz")
+        print(progress.summary(runID: configuration.runID, wallSeconds: Date().timeIntervalSince(started)))
+        print("run directory: \(configuration.outputDirectory) (rounds.jsonl, weights.npz; `ntk report` draws it)")
+    }
+
+    /// A swift-log line (`<time> <level> <label>: …`) at warning level or above.
+    static func isWarningOrError(_ line: String) -> Bool {
+        let level = line.split(separator: " ", maxSplits: 2).dropFirst().first
+        return level.map { ["warning", "error", "critical"].contains($0) } ?? false
     }
 
     nonisolated(unsafe) static var onSignal: ((Int32) -> Void)?
