@@ -44,11 +44,13 @@ let package = Package(
                                                   .product(name: "Logging", package: "swift-log")]),
         // Data sets: loaders and splits.
         .target(name: "NTKData", dependencies: ["NTKCore"]),
+        // Reports: HTML pages with SVG charts of finished runs (rounds.jsonl).
+        .target(name: "NTKReport", dependencies: ["NTKServer", "NTKCore"]),
         // The command-line tool.
         .executableTarget(
             name: "ntk",
             dependencies: [
-                "NTKCore", "NTKData", "CZeroMQ", "NTKConfig", "NTKTransport", "NTKServer",
+                "NTKCore", "NTKData", "CZeroMQ", "NTKConfig", "NTKTransport", "NTKServer", "NTKReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -59,6 +61,7 @@ let package = Package(
         .executableTarget(name: "ntk-worker", dependencies: [
             "NTKWorker", "NTKConfig", "NTKCore", "NTKTransport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "NTKReportTests", dependencies: ["NTKReport", "NTKServer", "NTKCore"]),
         .testTarget(name: "NTKDataTests", dependencies: ["NTKData", "NTKCore"]),
         .testTarget(name: "NTKProcessTests", dependencies: ["NTKConfig", "NTKCore", "NTKWire", "NTKTransport", "NTKServer"]),
         .testTarget(name: "NTKFederationTests", dependencies: ["NTKServer", "NTKWorker", "NTKTransport", "NTKConfig", "NTKCore", "NTKWire"]),

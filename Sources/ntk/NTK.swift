@@ -36,6 +36,7 @@ struct NTK: ParsableCommand {
             RunCommand.self,
             KeygenCommand.self,
             PartitionCommand.self,
+            ReportCommand.self,
         ]
     )
 
