@@ -21,6 +21,7 @@ let package = Package(
         // System libraries (installed by deploy/install-deps.sh).
         .systemLibrary(name: "CLinearAlgebra", path: "Sources/CLinearAlgebra"),
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
+        .systemLibrary(name: "CInflate", path: "Sources/CInflate"),
 
         // The mathematics: matrices over BLAS/LAPACK, models, Jacobians, kernels, dynamics.
         .target(
@@ -43,7 +44,7 @@ let package = Package(
         .target(name: "NTKWorker", dependencies: ["NTKCore", "NTKData", "NTKConfig", "NTKWire", "NTKTransport",
                                                   .product(name: "Logging", package: "swift-log")]),
         // Data sets: loaders and splits.
-        .target(name: "NTKData", dependencies: ["NTKCore"]),
+        .target(name: "NTKData", dependencies: ["NTKCore", "CInflate"]),
         // Reports: HTML pages with SVG charts of finished runs (rounds.jsonl).
         .target(name: "NTKReport", dependencies: ["NTKServer", "NTKCore"]),
         // The command-line tool.

@@ -237,6 +237,13 @@ public struct RunConfiguration: Sendable {
             var worker = WorkerSettings(name: name, server: try w.string("server") ?? server.endpoint.replacingOccurrences(of: "tcp://*", with: "tcp://127.0.0.1"),
                                         data: try parseData(d, resolve: resolve))
             if let h = try w.section("held_out") { worker.heldOut = try parseData(h, resolve: resolve) }
+            // Pooled statistics are one map for every node: a node outside it would see other features.
+            let agreed = workers.first?.data.standardization ?? worker.data.standardization
+            for (section, source) in [("data", worker.data), ("held_out", worker.heldOut), ("server.evaluation", server.evaluation)] {
+                guard let source, source.standardization != agreed else { continue }
+                throw w.error(section == "server.evaluation" ? nil : section,
+                              "'standardize: \(source.standardization.rawValue)' in \(section) of \(name), but the workers' data use '\(agreed.rawValue)': every worker, held-out split and the server's evaluation must agree")
+            }
             if let c = try w.section("curve") {
                 guard let key = try c.string("secret_key"), let pub = try c.string("server_public_key") else {
                     throw c.error(nil, "a worker's curve section needs 'secret_key' and 'server_public_key'")
@@ -260,6 +267,7 @@ public struct RunConfiguration: Sendable {
         var source = DataSource(file: resolve(file))
         source.format = try d.choice("format")
         if let labels = try d.string("labels_file") { source.labelsFile = resolve(labels) }
+        if let targets = try d.string("targets_file") { source.targetsFile = resolve(targets) }
         if (source.format ?? DataFormat.inferred(from: source.file)) == .idx, source.labelsFile == nil {
             throw d.error("labels_file", "an IDX images file needs 'labels_file' (the IDX labels file)")
         }
@@ -282,6 +290,10 @@ public struct RunConfiguration: Sendable {
         source.featureStd = try numbers("feature_std")
         if let bad = source.featureStd.firstIndex(where: { !($0 > 0) }) {
             throw d.error("feature_std", "value \(bad + 1) (\(source.featureStd[bad])) must be > 0")
+        }
+        source.standardization = try d.choice("standardize") ?? .none
+        if source.standardization == .federated, let key = ["feature_offset", "feature_std"].first(where: d.has) {
+            throw d.error(key, "'standardize: federated' computes the offset and std from the workers' pooled statistics; remove '\(key)'")
         }
         if d.has("classes") {
             let k = try d.int("classes")!

@@ -27,53 +27,35 @@ public struct LabeledTable: Sendable {
     /// The line (or sample number) of row `i`.
     public func line(ofRow i: Int) -> Int { i < rowLines.count ? rowLines[i] : i + 1 }
 
-    /// Reads a CSV file with numeric fields only. `labelColumn` (default: last) is split off;
-    /// `skipHeader` drops the first line. Errors name the file, line and column.
+    /// Reads a CSV file (gzip allowed) with numeric fields only. `labelColumn` (default: last) is split off;
+    /// `skipHeader` drops the first line. Fields are separated by commas, or by blanks when the first data
+    /// line has no comma. Errors name the file, line and column.
     public init(csv url: URL, labelColumn: Int? = nil, skipHeader: Bool = false) throws {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw DataError.unreadable(path: url.path, reason: error.localizedDescription)
+        let table = try NumericText(url: url, skipHeader: skipHeader)
+        let labelIndex = labelColumn ?? (table.width - 1)
+        guard labelIndex >= 0, labelIndex < table.width else {
+            throw DataError.malformed(path: url.path, line: table.lines[0], column: labelIndex + 1,
+                                      reason: "label column \(labelIndex + 1) does not exist (\(table.width) fields)")
         }
-        var rows: [Double] = []
-        var labels: [Double] = []
-        var width: Int? = nil
-        var lineNumbers: [Int] = []
-        var lineNumber = 0
-        var labelColumnNumber: Int? = nil
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNumber += 1
-            if skipHeader && lineNumber == 1 { continue }
-            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty { continue }
-            let fields = trimmed.split(separator: ",", omittingEmptySubsequences: false)
-            if let w = width, fields.count != w {
-                throw DataError.malformed(path: url.path, line: lineNumber, column: min(fields.count, w) + 1,
-                                          reason: "row has \(fields.count) fields, earlier rows have \(w)")
-            }
-            width = fields.count
-            let labelIndex = labelColumn ?? (fields.count - 1)
-            guard labelIndex >= 0, labelIndex < fields.count else {
-                throw DataError.malformed(path: url.path, line: lineNumber, column: labelIndex + 1,
-                                          reason: "label column \(labelIndex + 1) does not exist (\(fields.count) fields)")
-            }
-            for (c, field) in fields.enumerated() {
-                guard let v = Double(field.trimmingCharacters(in: .whitespaces)), v.isFinite else {
-                    throw DataError.malformed(path: url.path, line: lineNumber, column: c + 1,
-                                              reason: "\"\(field)\" is not a finite number")
-                }
-                if c == labelIndex { labels.append(v) } else { rows.append(v) }
-            }
-            lineNumbers.append(lineNumber)
-            labelColumnNumber = labelIndex + 1
+        let (features, labels) = table.splittingColumn(labelIndex)
+        self.init(features: features, labels: labels, source: url.path, rowLines: table.lines, labelColumnNumber: labelIndex + 1)
+    }
+
+    /// Features from one file and targets from another, row for row (e.g. the diabetes data set): every field
+    /// of `featuresURL` is a feature; `targetsURL` has one number per line.
+    public init(csvFeatures featuresURL: URL, targets targetsURL: URL, skipHeader: Bool = false) throws {
+        let features = try NumericText(url: featuresURL, skipHeader: skipHeader)
+        let targets = try NumericText(url: targetsURL, skipHeader: skipHeader)
+        guard targets.width == 1 else {
+            throw DataError.malformed(path: targetsURL.path, line: targets.lines[0], column: 2,
+                                      reason: "a targets file has one number per line, this one has \(targets.width)")
         }
-        guard let w = width, !labels.isEmpty else {
-            throw DataError.malformed(path: url.path, line: lineNumber, column: nil, reason: "no data rows")
+        guard targets.rowCount == features.rowCount else {
+            throw DataError.malformed(path: targetsURL.path, line: targets.lines.last ?? 0, column: nil,
+                                      reason: "\(targets.rowCount) targets for the \(features.rowCount) rows of \(featuresURL.path)")
         }
-        features = Matrix(rows: labels.count, columns: w - 1, elements: rows)
-        self.labels = labels
-        self.source = url.path
-        self.rowLines = lineNumbers
-        self.labelColumnNumber = labelColumnNumber
+        self.init(features: Matrix(rows: features.rowCount, columns: features.width, elements: features.values),
+                  labels: targets.values, source: featuresURL.path, rowLines: features.lines, labelColumnNumber: nil)
     }
 
     /// Rows at the given indices.
@@ -104,6 +86,60 @@ public struct LabeledTable: Sendable {
     }
 }
 
+/// A table of numbers read from delimited text: the rows' values (row-major), their width and lines.
+struct NumericText {
+    var values: [Double] = []
+    var width = 0
+    /// The 1-based line of each row.
+    var lines: [Int] = []
+    var rowCount: Int { lines.count }
+
+    /// Parses `url` (gzip allowed): commas, or blanks/tabs when the first data line has no comma; blank lines
+    /// skipped; every field a finite number; every row as wide as the first. Errors name file, line and column.
+    init(url: URL, skipHeader: Bool) throws {
+        let path = url.path
+        let text = try FileContents.text(url)
+        var comma: Bool? = nil
+        var lineNumber = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            if skipHeader && lineNumber == 1 { continue }
+            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.isEmpty { continue }
+            if comma == nil { comma = trimmed.contains(",") }
+            let fields = comma! ? trimmed.split(separator: ",", omittingEmptySubsequences: false)
+                                : trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if !lines.isEmpty, fields.count != width {
+                throw DataError.malformed(path: path, line: lineNumber, column: min(fields.count, width) + 1,
+                                          reason: "row has \(fields.count) fields, earlier rows have \(width)")
+            }
+            width = fields.count
+            for (c, field) in fields.enumerated() {
+                guard let v = Double(field.trimmingCharacters(in: .whitespaces)), v.isFinite else {
+                    throw DataError.malformed(path: path, line: lineNumber, column: c + 1, reason: "\"\(field)\" is not a finite number")
+                }
+                values.append(v)
+            }
+            lines.append(lineNumber)
+        }
+        guard !lines.isEmpty else { throw DataError.malformed(path: path, line: lineNumber, column: nil, reason: "no data rows") }
+    }
+
+    /// The other columns as a matrix, and column `j` as a list.
+    func splittingColumn(_ j: Int) -> (Matrix<Double>, [Double]) {
+        var rest: [Double] = [], column: [Double] = []
+        rest.reserveCapacity(rowCount * (width - 1))
+        column.reserveCapacity(rowCount)
+        for i in 0..<rowCount {
+            let row = values[(i * width)..<((i + 1) * width)]
+            column.append(row[row.startIndex + j])
+            rest += row[row.startIndex..<(row.startIndex + j)]
+            rest += row[(row.startIndex + j + 1)...]
+        }
+        return (Matrix(rows: rowCount, columns: width - 1, elements: rest), column)
+    }
+}
+
 /// A stratified split: for each class, the first `trainFraction` of a seeded shuffle goes to training.
 public func stratifiedSplit(labels: [Double], trainFraction: Double, seed: UInt64) -> (train: [Int], test: [Int]) {
     var rng = PortableGaussian(seed: seed)
@@ -122,6 +158,11 @@ public func stratifiedSplit(labels: [Double], trainFraction: Double, seed: UInt6
         test += idx[cut...]
     }
     return (train.sorted(), test.sorted())
+}
+
+/// A seeded split without strata (regression): the first `trainFraction` of a shuffle goes to training.
+public func randomSplit(count: Int, trainFraction: Double, seed: UInt64) -> (train: [Int], test: [Int]) {
+    stratifiedSplit(labels: Array(repeating: 0, count: count), trainFraction: trainFraction, seed: seed)
 }
 
 /// Bad or unreadable data, with the place it was found: `path:line:column: reason`. For binary formats

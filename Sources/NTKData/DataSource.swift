@@ -14,9 +14,11 @@ public enum DataFormat: String, CaseIterable, Sendable {
     /// LIBSVM text `label idx:value …`, 1-based indices.
     case libsvm
 
-    /// The format a file name suggests: `.npy`, `.npz`, `.svm`/`.libsvm`/`.svmlight`, `idx` or `-ubyte` in the name; else CSV.
+    /// The format a file name suggests (a `.gz` suffix aside): `.npy`, `.npz`, `.svm`/`.libsvm`/`.svmlight`,
+    /// `idx` or `-ubyte` in the name; else CSV.
     public static func inferred(from path: String) -> DataFormat {
-        let name = URL(fileURLWithPath: path).lastPathComponent.lowercased()
+        var name = URL(fileURLWithPath: path).lastPathComponent.lowercased()
+        if name.hasSuffix(".gz") { name.removeLast(3) }
         if name.hasSuffix(".npy") { return .npy }
         if name.hasSuffix(".npz") { return .npz }
         if name.hasSuffix(".svm") || name.hasSuffix(".libsvm") || name.hasSuffix(".svmlight") { return .libsvm }
@@ -52,6 +54,15 @@ public struct ShardSpec: Sendable, Equatable {
     }
 }
 
+/// How features are standardized across a federation.
+public enum Standardization: String, CaseIterable, Sendable {
+    /// Only the constants of the configuration (`feature_offset`, `feature_std`, `feature_scale`).
+    case none
+    /// `(x − mean)/std` with the pooled mean and standard deviation of every worker's training shard, which the
+    /// server merges from per-worker counts, sums and sums of squares (no row leaves a worker).
+    case federated
+}
+
 /// Where a node's samples come from: a file, the split of it, and the shard of that split.
 ///
 /// The same description serves the server's held-out set (`split: test`) and each worker's private shard
@@ -67,6 +78,8 @@ public struct DataSource: Sendable, Equatable {
     public var format: DataFormat? = nil
     /// IDX: the labels file (the images are `file`).
     public var labelsFile: String? = nil
+    /// CSV: a file with one target per line, row for row with `file`, whose fields are then all features.
+    public var targetsFile: String? = nil
     /// `.npz`: names of the features and labels arrays.
     public var featuresKey = "x"
     public var labelsKey = "y"
@@ -82,6 +95,8 @@ public struct DataSource: Sendable, Equatable {
     public var featureOffset: [Double] = []
     /// The centred features are divided by this: none, one value, or one per feature (e.g. pooled std).
     public var featureStd: [Double] = []
+    /// Whether the pooled statistics of the federation's training shards standardize the features.
+    public var standardization: Standardization = .none
     /// Number of classes k (one-hot targets); `nil` = regression with one target column.
     public var classes: Int? = 10
     /// Which part of the stratified split.
@@ -109,7 +124,12 @@ public struct DataSource: Sendable, Equatable {
         let url = URL(fileURLWithPath: file)
         let table: LabeledTable
         switch format ?? DataFormat.inferred(from: file) {
-        case .csv: table = try LabeledTable(csv: url, labelColumn: labelColumn, skipHeader: header)
+        case .csv:
+            if let targetsFile {
+                table = try LabeledTable(csvFeatures: url, targets: URL(fileURLWithPath: targetsFile), skipHeader: header)
+            } else {
+                table = try LabeledTable(csv: url, labelColumn: labelColumn, skipHeader: header)
+            }
         case .npy: table = try LabeledTable(npy: url, labelColumn: labelColumn)
         case .npz: table = try LabeledTable(npz: url, featuresKey: featuresKey, labelsKey: labelsKey)
         case .libsvm: table = try LabeledTable(libsvm: url, dimension: inputDimension)
@@ -138,7 +158,9 @@ public struct DataSource: Sendable, Equatable {
         switch split {
         case .all: rows = Array(0..<table.labels.count)
         case .train, .test:
-            let parts = stratifiedSplit(labels: table.labels, trainFraction: trainFraction, seed: splitSeed)
+            // Regression targets are not classes: a plain seeded shuffle splits them.
+            let parts = classes == nil ? randomSplit(count: table.labels.count, trainFraction: trainFraction, seed: splitSeed)
+                                       : stratifiedSplit(labels: table.labels, trainFraction: trainFraction, seed: splitSeed)
             rows = split == .train ? parts.train : parts.test
         }
         if let shard {
@@ -157,12 +179,13 @@ public struct DataSource: Sendable, Equatable {
         return rows
     }
 
-    /// Reads the file and selects this node's rows, scaled, with one-hot (classification) or real targets.
-    public func load() throws -> Samples {
+    /// Reads the file and selects this node's rows, mapped by `scaling` (default: the configured constants;
+    /// federated standardization passes the pooled statistics), with one-hot (classification) or real targets.
+    public func load(scaling: FeatureScaling? = nil) throws -> Samples {
         let table = try loadTable()
         let chosen = table.subset(try selectedRows(of: table))
         var x = chosen.features
-        try scaling.apply(to: &x, path: file)
+        try (scaling ?? self.scaling).apply(to: &x, path: file)
         let y: Matrix<Double>
         if let k = classes {
             y = try chosen.oneHot(classCount: k)

@@ -10,10 +10,7 @@ public struct IDXArray: Sendable {
     public let values: [Double]
 
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw DataError.unreadable(path: url.path, reason: error.localizedDescription)
-        }
+        let data = try FileContents.read(url)  // MNIST is distributed as .gz
         try self.init(bytes: [UInt8](data), path: url.path)
     }
 

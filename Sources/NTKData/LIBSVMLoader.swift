@@ -7,10 +7,7 @@ extension LabeledTable {
     /// an error); `nil` infers it from the largest index. Columns in errors count whitespace-separated fields
     /// (1 = the label).
     public init(libsvm url: URL, dimension: Int? = nil) throws {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw DataError.unreadable(path: url.path, reason: error.localizedDescription)
-        }
+        let text = try FileContents.text(url)
         let path = url.path
         var labels: [Double] = []
         var lines: [Int] = []

@@ -1,16 +1,18 @@
 import NTKConfig
 import NTKCore
+import NTKData
 
 /// What one process does with the union of the workers' shards, in the given worker order, under the
 /// same rule as the server (time chosen by the real network's mean training loss, refresh every round):
 /// the weights a federation of those workers must reproduce. Used by tests as the reference.
 public enum CentralizedReference {
-    public static func train(_ config: RunConfiguration, workers names: [String]) throws -> MLPParameters<Float> {
+    /// `scaling` replaces the configured feature map (e.g. a federated run's pooled standardization).
+    public static func train(_ config: RunConfiguration, workers names: [String], scaling: FeatureScaling? = nil) throws -> MLPParameters<Float> {
         let shards = try names.map { name in
             guard let settings = config.workers.first(where: { $0.name == name }) else {
                 throw ServerError.noBlocks("no worker named \(name) in the configuration")
             }
-            return try settings.data.load()
+            return try settings.data.load(scaling: scaling)
         }
         let n0 = config.architecture.inputDimension, k = config.architecture.outputCount
         let x = Matrix<Float>(rows: shards.reduce(0) { $0 + $1.inputs.rows }, columns: n0,

@@ -1,5 +1,6 @@
 import Foundation
 import NTKCore
+import NTKWire
 
 /// What a server needs to resume a run exactly: θ, the round reached, the schedule state, the config hash.
 ///
@@ -16,6 +17,8 @@ public struct Checkpoint: Codable, Sendable {
     public var refresh: RefreshPlanner
     /// θ after `round`, as the `.npz` layout's arrays (Float32).
     public var weights: [String: [Float]]
+    /// The pooled feature standardization of a `standardize: federated` run (fixed before round 1).
+    public var featureStandardization: FeatureStandardization? = nil
     /// The round's line of `rounds.jsonl`, written again on resume if the server died before appending it.
     public var record: RoundRecord? = nil
 

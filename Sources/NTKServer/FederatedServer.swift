@@ -25,8 +25,11 @@ public final class FederatedServer {
     var kernel: LinearizedTraining<Float>?
     var kernelWorkers: [String] = []
     var beta: [Double]?
-    /// The server's own held-out set.
-    let evaluationSet: DataSource.Samples?
+    /// The server's own held-out set (with `standardize: federated`, standardized once the workers' statistics are pooled).
+    var evaluationSet: DataSource.Samples?
+    /// The pooled feature standardization (`standardize: federated`), fixed before round 1 and checkpointed.
+    public internal(set) var featureStandardization: FeatureStandardization?
+    var standardizesFromPooledStatistics: Bool { config.workers.first?.data.standardization == .federated }
     let roundLog: RoundLog
     /// Records of the rounds this process ran.
     public private(set) var history: [RoundRecord] = []
@@ -50,7 +53,8 @@ public final class FederatedServer {
         limits.requireFinite = true
         self.mailbox = ServerMailbox(transport: transport, runID: RunID.of(name: config.runID), limits: limits, log: log)
         self.registry = WorkerRegistry(allowedNames: config.workers.map(\.name), expected: config.server.expectedWorkers)
-        self.evaluationSet = try config.server.evaluation?.load()
+        let federated = config.workers.first?.data.standardization == .federated
+        self.evaluationSet = try config.server.evaluation?.load(scaling: federated ? FeatureScaling() : nil)
         self.roundLog = try RoundLog(directory: URL(fileURLWithPath: config.outputDirectory))
         if resume, FileManager.default.fileExists(atPath: config.outputDirectory + "/checkpoint.json") {
             let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: config.outputDirectory + "/checkpoint.json"))
@@ -60,6 +64,7 @@ public final class FederatedServer {
             parameters = try checkpoint.parameters(for: config.architecture)
             planner = checkpoint.refresh
             firstRound = checkpoint.round + 1
+            if let standardization = checkpoint.featureStandardization { try standardize(with: standardization) }
             let logged = try roundLog.truncate(after: checkpoint.round)
             if let record = checkpoint.record, !logged.contains(record.round) { try roundLog.append(record) }
             log.info("resuming \(config.runID) after round \(checkpoint.round)")
@@ -73,6 +78,7 @@ public final class FederatedServer {
     /// Registration, every round, shutdown of the workers, final weights.
     public func run() throws {
         try awaitRegistrations()
+        if standardizesFromPooledStatistics && featureStandardization == nil { try poolFeatureStatistics() }
         if firstRound <= config.rounds {
             for round in firstRound...config.rounds {
                 if config.localTraining == nil { try runRound(round) } else { try runFedAvgRound(round) }
@@ -113,6 +119,11 @@ public final class FederatedServer {
             let info: Register
             do { info = try message.payload(Register.self) } catch {
                 mailbox.reject(peer, .malformed, "bad registration: \(error)", type: .register)
+                return true
+            }
+            if standardizesFromPooledStatistics && info.featureMoments == nil {
+                mailbox.reject(peer, .refused, "this run standardizes features from pooled statistics ('standardize: federated'): register with featureMoments",
+                               type: .register, fatal: true)
                 return true
             }
             switch registry.admit(info, from: peer, inputDimension: config.architecture.inputDimension,
@@ -217,10 +228,11 @@ public enum ServerError: Error, CustomStringConvertible {
     case notEnoughWorkers(String)
     case incompatibleCheckpoint(String)
     case noBlocks(String)
+    case missingStatistics(String)
 
     public var description: String {
         switch self {
-        case .notEnoughWorkers(let s), .incompatibleCheckpoint(let s), .noBlocks(let s): return s
+        case .notEnoughWorkers(let s), .incompatibleCheckpoint(let s), .noBlocks(let s), .missingStatistics(let s): return s
         }
     }
 }

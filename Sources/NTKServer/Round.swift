@@ -62,6 +62,8 @@ extension FederatedServer {
 
     /// Sends the round's θ and instructions to every registered worker (kept to re-send to rejoining ones).
     func broadcast(_ start: RoundStart, round: Int) {
+        var start = start
+        start.body.featureStandardization = featureStandardization
         currentRoundStart = (round, start)
         for worker in registry.ordered {
             do { try mailbox.send(start, to: worker.peer, workerID: worker.id, round: round) } catch {
@@ -78,6 +80,7 @@ extension FederatedServer {
         })
         record.bytesSent = mailbox.bytesSent
         var checkpoint = Checkpoint(round: round, runID: config.runID, configHash: config.hash, refresh: planner, parameters: parameters)
+        checkpoint.featureStandardization = featureStandardization
         // The round's rounds.jsonl line is appended after the checkpoint; the checkpoint carries it as well, so
         // that a server killed in between writes it when it resumes (without the checkpoint's own seconds).
         record.totalSeconds = (ContinuousClock.now - started).seconds

@@ -13,8 +13,14 @@ public final class FederatedWorker {
     public let settings: WorkerSettings
     let transport: WorkerTransport
     let log: Logger
-    let shard: (inputs: Matrix<Float>, targets: Matrix<Float>)
-    let heldOut: (inputs: Matrix<Float>, targets: Matrix<Float>)?
+    /// The shard and held-out split as the network sees them (standardized once the server said how).
+    private(set) var shard: (inputs: Matrix<Float>, targets: Matrix<Float>)
+    private(set) var heldOut: (inputs: Matrix<Float>, targets: Matrix<Float>)?
+    /// With `standardize: federated`: the unscaled samples, their moments (sent on registration) and the
+    /// standardization in force.
+    private let raw: (shard: DataSource.Samples, heldOut: DataSource.Samples?)?
+    private let moments: FeatureMoments?
+    public private(set) var standardization: FeatureStandardization?
     /// SHA-256 of the shard: the server refuses a rejoin with different data under the same name.
     public let fingerprint: String
     private var welcome: Welcome?
@@ -31,10 +37,36 @@ public final class FederatedWorker {
         self.settings = settings
         self.transport = transport
         self.log = logger ?? Logger(label: "ntk-worker.\(settings.name)")
-        let data = try settings.data.load()
+        let federated = settings.data.standardization == .federated
+        // Federated standardization: load unscaled; the network sees nothing until the server sends the map.
+        let identity = federated ? FeatureScaling() : nil
+        let data = try settings.data.load(scaling: identity)
+        let held = try settings.heldOut.map { try $0.load(scaling: identity) }
         shard = (data.inputs.converted(), data.targets.converted())
-        heldOut = try settings.heldOut.map { s in let d = try s.load(); return (d.inputs.converted(), d.targets.converted()) }
+        heldOut = held.map { ($0.inputs.converted(), $0.targets.converted()) }
         fingerprint = DataFingerprint.sha256(inputs: data.inputs, targets: data.targets)
+        raw = federated ? (data, held) : nil
+        moments = federated ? FeatureStatistics(data.inputs).moments : nil
+    }
+
+    /// Applies the server's pooled standardization to the unscaled samples (once; it does not change in a run).
+    private func adopt(_ standardization: FeatureStandardization?) throws {
+        guard let raw else { return }
+        guard let standardization else {
+            throw WorkerError.protocolViolation("the run standardizes features from pooled statistics, but the server sent no standardization")
+        }
+        guard standardization != self.standardization else { return }
+        try standardization.validate(dimension: raw.shard.inputs.columns)
+        let map = FeatureScaling(offset: standardization.offset, divisor: standardization.divisor, scale: settings.data.featureScale)
+        func scaled(_ samples: DataSource.Samples) throws -> (inputs: Matrix<Float>, targets: Matrix<Float>) {
+            var x = samples.inputs
+            try map.apply(to: &x, path: settings.data.file)
+            return (x.converted(), samples.targets.converted())
+        }
+        shard = try scaled(raw.shard)
+        heldOut = try raw.heldOut.map(scaled)
+        self.standardization = standardization
+        log.info("features standardized with the federation's pooled mean and standard deviation")
     }
 
     /// Runs until the server says the run is over.
@@ -87,8 +119,9 @@ public final class FederatedWorker {
 
     /// Announces the shard and waits for the server's welcome (retrying, e.g. while the server restarts).
     func register() throws {
-        let info = Register(workerName: settings.name, sampleCount: shard.inputs.rows, inputDimension: shard.inputs.columns,
+        var info = Register(workerName: settings.name, sampleCount: shard.inputs.rows, inputDimension: shard.inputs.columns,
                             outputCount: shard.targets.columns, dataFingerprint: fingerprint, heldOutCount: heldOut?.inputs.rows ?? 0)
+        info.featureMoments = moments
         _ = reassembler.evict(sender: 0)   // parts of messages from before (e.g. a server that restarted)
         while true {
             try transport.send(try Message(info).encoded())
@@ -124,6 +157,7 @@ public final class FederatedWorker {
         guard let architecture = welcome?.architecture else { return }
         let start = try message.payload(RoundStart.self)
         let round = message.header.round
+        try adopt(start.body.featureStandardization)
         let network = try MLP(architecture: architecture, parameters: start.parameters(architecture: architecture, as: Float.self))
         if start.body.evaluate, let heldOut {
             try send(EvaluationReport(heldOut: try lossSummary(network, heldOut)), round: round)
@@ -171,10 +205,19 @@ public final class FederatedWorker {
     }
 }
 
+extension FeatureStatistics {
+    /// The sums as the protocol carries them.
+    var moments: FeatureMoments { FeatureMoments(count: count, sum: sum, sumSquares: sumSquares) }
+}
+
 /// Why a worker stopped.
 public enum WorkerError: Error, CustomStringConvertible {
     case refused(String)
+    case protocolViolation(String)
     public var description: String {
-        switch self { case .refused(let r): return "the server refused this worker: \(r)" }
+        switch self {
+        case .refused(let r): return "the server refused this worker: \(r)"
+        case .protocolViolation(let r): return "the server broke the protocol: \(r)"
+        }
     }
 }

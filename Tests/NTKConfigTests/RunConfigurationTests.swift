@@ -47,4 +47,27 @@ final class RunConfigurationTests: XCTestCase {
         XCTAssertTrue(error(valid.replacingOccurrences(of: "model: {widths: [4, 8, 2]}", with: "")).contains("missing section 'model'"))
         XCTAssertTrue(error(valid + "\ntraining: {time: {selection: fixed}}").contains("training.time.fixed"))
     }
+
+    func testFederatedStandardizationMustBeTheSameEverywhere() throws {
+        let two = """
+        run: {id: t}
+        model: {widths: [4, 8, 2]}
+        server: {expected_workers: 2, evaluation: {file: x.csv, standardize: federated}}
+        workers:
+          - {name: a, data: {file: x.csv, standardize: federated}}
+          - {name: b, data: {file: x.csv, standardize: federated}}
+        """
+        XCTAssertEqual(error(two), "no error")
+        let config = try RunConfiguration.parse(yaml: two, file: "ok.yaml", baseDirectory: URL(fileURLWithPath: "/tmp"))
+        XCTAssertEqual(config.workers.map(\.data.standardization), [.federated, .federated])
+        XCTAssertEqual(error(two.replacingOccurrences(of: "{name: b, data: {file: x.csv, standardize: federated}}", with: "{name: b, data: {file: x.csv}}")),
+                       "bad.yaml:6: workers[1].data: 'standardize: none' in data of b, but the workers' data use 'federated': every worker, held-out split and the server's evaluation must agree")
+        XCTAssertTrue(error(two.replacingOccurrences(of: "evaluation: {file: x.csv, standardize: federated}", with: "evaluation: {file: x.csv}"))
+            .contains("'standardize: none' in server.evaluation of a"))
+        XCTAssertTrue(error(two.replacingOccurrences(of: "{name: a, data: {file: x.csv, standardize: federated}}",
+                                                     with: "{name: a, data: {file: x.csv, standardize: federated, feature_std: 2}}"))
+            .contains("workers[0].data.feature_std: 'standardize: federated' computes the offset and std from the workers' pooled statistics"))
+        XCTAssertTrue(error(two.replacingOccurrences(of: "standardize: federated}}\n  - {name: b", with: "standardize: pooled}}\n  - {name: b"))
+            .contains("\"pooled\" is not one of: none, federated"))
+    }
 }

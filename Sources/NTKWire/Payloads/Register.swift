@@ -23,6 +23,8 @@ public struct Register: BodyOnlyPayload, Equatable {
     public var maxMessageBytes: Int
     /// Free text: implementation and version.
     public var software: String?
+    /// The shard's feature sums, when the run standardizes from pooled statistics.
+    public var featureMoments: FeatureMoments?
 
     public init(workerName: String, sampleCount: Int, inputDimension: Int, outputCount: Int, dataFingerprint: String,
                 heldOutCount: Int = 0, blockFormats: [BlockFormat] = [.factored, .dense], blockDTypes: [DType] = [.f32],
@@ -52,5 +54,6 @@ public struct Register: BodyOnlyPayload, Equatable {
         }
         guard maxMessageBytes >= 4096 else { throw WireError.invalidPayload("register: maxMessageBytes \(maxMessageBytes) < 4096") }
         if let s = software, s.utf8.count > 256 { throw WireError.invalidPayload("register: software longer than 256 bytes") }
+        try featureMoments?.validate(dimension: inputDimension, samples: sampleCount)
     }
 }

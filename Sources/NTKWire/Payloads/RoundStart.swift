@@ -13,6 +13,8 @@ public struct RoundStart: WirePayload {
         public var blockDType: DType
         /// Whether a `Candidates` message follows this round (false: fixed t or linearized-loss selection).
         public var candidatesFollow: Bool
+        /// The pooled feature standardization, when the run uses one (the same in every round).
+        public var featureStandardization: FeatureStandardization?
 
         public init(refresh: Bool, evaluate: Bool, blockFormat: BlockFormat = .factored, blockDType: DType = .f32,
                     candidatesFollow: Bool = true) {
@@ -44,6 +46,7 @@ public struct RoundStart: WirePayload {
             throw WireError.invalidPayload("roundStart: block dtype \(body.blockDType.rawValue) is not supported yet (f32, f64)")
         }
         try RoundStart.checkLayerArrays(arrays)
+        try body.featureStandardization?.validate(dimension: arrays[0].shape[1])
         self.body = body
         parameters = arrays
     }
