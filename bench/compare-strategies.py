@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NTK_CONFIG = ROOT / "configs" / "digits-noniid.yaml"
 FEDAVG_CONFIG = ROOT / "configs" / "digits-noniid-fedavg.yaml"
-NTK_BIN = ROOT / ".build" / "release" / "ntk"
+BIN_DIR = ROOT / ".build" / "release"
 
 GRID_LEARNING_RATES = [3, 10, 30, 100]
 GRID_EDGE_EXTENSION = {3: 1, 100: 300}  # edge of the grid -> the learning rate added beyond it
@@ -152,7 +152,7 @@ def stop(process):
             pass
 
 
-def run_federation(name, base, directory, seed, rounds, fedavg=None, stall_seconds=90.0, reuse=False):
+def run_federation(name, base, directory, seed, rounds, fedavg=None, bin_dir=BIN_DIR, stall_seconds=90.0, reuse=False):
     """Write the variant config under `directory`, run it with `ntk run`, return its records and status.
 
     A run whose workers stop with an error (FedAvg diverging to NaN) or that makes no progress
@@ -179,7 +179,7 @@ def run_federation(name, base, directory, seed, rounds, fedavg=None, stall_secon
     print(f"  {name}: {rounds} rounds, port {port} ...", end="", flush=True)
     started = time.monotonic()
     with open(directory / "ntk.log", "w") as log:
-        process = subprocess.Popen([str(NTK_BIN), "run", str(config_path)], stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen([str(bin_dir / "ntk"), "run", str(config_path)], stdout=log, stderr=subprocess.STDOUT,
                                    cwd=directory, start_new_session=True)
         status, seen, last_progress = "ok", 0, time.monotonic()
         while process.poll() is None:
@@ -264,7 +264,7 @@ def tune(args):
                 fedavg = {"learning_rate": lr, "local_epochs": epochs}
                 name = f"lr{lr:g}-e{epochs}"
                 records, status = run_federation(f"tune {name}", FEDAVG_CONFIG, args.out / "tune" / name, 0,
-                                                 args.rounds_tune, fedavg, reuse=args.reuse)
+                                                 args.rounds_tune, fedavg, args.bin, reuse=args.reuse)
                 points.append({**fedavg, "summary": summarize(records, status, args.target)})
 
     run_points(learning_rates)
@@ -305,7 +305,7 @@ def compare(args, saved):
     for seed in args.seeds:
         for method, base, rounds, local in methods:
             records, status = run_federation(f"{method} seed {seed}", base, args.out / f"{method}-seed{seed}", seed,
-                                             rounds, local, reuse=args.reuse)
+                                             rounds, local, args.bin, reuse=args.reuse)
             runs.append({"method": method, "seed": seed, "rounds": rounds, "summary": summarize(records, status, args.target)})
     metrics = ("reach_round", "mb_to_target", "seconds_to_target", "final_accuracy")
     means = {method: {m: mean_or_none([r["summary"][m] for r in runs if r["method"] == method]) for m in metrics}
@@ -442,17 +442,20 @@ def parse_args(argv):
                    "OUT/compare.json, else configs/digits-noniid-fedavg.yaml)")
     p.add_argument("--epochs", type=int, help="FedAvg local epochs for the comparison (default: as --lr)")
     p.add_argument("--out", type=Path, default=ROOT / "runs" / "compare", help="output directory (default runs/compare/)")
+    p.add_argument("--bin", type=Path, default=BIN_DIR, help="directory holding ntk, ntk-server and ntk-worker "
+                   "(default .build/release; e.g. a build of a fixed commit while others edit the tree)")
     p.add_argument("--reuse", action="store_true", help="read runs already finished under OUT with the same config "
                    "instead of running them again")
     args = p.parse_args(argv)
-    args.out = args.out.resolve()
+    args.out, args.bin = args.out.resolve(), args.bin.resolve()
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if not NTK_BIN.exists():
-        raise SystemExit(f"compare-strategies: {NTK_BIN} missing; run `swift build -c release` (or bench/compare-strategies.sh)")
+    if not (args.bin / "ntk").exists():
+        raise SystemExit(f"compare-strategies: {args.bin / 'ntk'} missing; run `swift build -c release` "
+                         "(or bench/compare-strategies.sh)")
     args.out.mkdir(parents=True, exist_ok=True)
     saved_path = args.out / "compare.json"
     saved = json.loads(saved_path.read_text()) if saved_path.exists() else {}

@@ -12,5 +12,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 # `swift build` is incremental (a no-op when up to date) and waits for another build's lock.
-swift build -c release >&2
+# With --bin DIR the binaries come from DIR (e.g. a build of a fixed commit): nothing is built.
+if [[ " $* " != *" --bin "* ]]; then swift build -c release >&2; fi
 exec python3 "$root/bench/compare-strategies.py" "$@"
