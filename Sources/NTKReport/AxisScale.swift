@@ -34,11 +34,11 @@ public struct AxisScale: Sendable, Equatable {
     /// `fromZero`). Non-finite values, and non-positive ones on a log axis, are ignored.
     public static func fitting(_ values: [Double], kind: Kind, integerTicks: Bool = false, fromZero: Bool = false) -> AxisScale {
         let usable = values.filter { $0.isFinite && (kind == .linear || $0 > 0) }
-        let (low, high) = spread(usable.min(), usable.max(), kind: kind)
+        let (low, high) = spread(usable.min().map { fromZero && kind == .linear ? min(0, $0) : $0 }, usable.max(), kind: kind)
         switch kind {
         case .linear:
             let margin = 0.05 * (high - low)
-            return AxisScale(.linear, lower: fromZero ? min(0, low) : low - margin, upper: high + margin, integerTicks: integerTicks)
+            return AxisScale(.linear, lower: fromZero ? low : low - margin, upper: high + margin, integerTicks: integerTicks)
         case .logarithmic:
             let margin = 0.05 * (log10(high) - log10(low))
             return AxisScale(.logarithmic, lower: low / pow(10, margin), upper: high * pow(10, margin))

@@ -29,15 +29,25 @@ public enum ReportFigures {
                               series: series, rules: [.init(y: 100 * target, label: "target \(ReportFormat.target(target))")]))
     }
 
-    /// Training loss (solid) and test loss (dashed) against the round, log y.
-    public static func lossByRound(_ runs: [RunHistory]) -> SVGChart? {
-        let series = runs.enumerated().flatMap { index, run -> [SVGChart.Series] in
-            let rounds = run.records.map { Double($0.round) }
-            return [SVGChart.Series(name: "\(run.label) train", points: points(rounds, run.records.map(\.trainLoss)), color: Palette.run(index)),
-                    SVGChart.Series(name: "\(run.label) test", points: points(rounds, run.records.map(\.testLoss)), color: Palette.run(index), dashed: true)]
+    /// Training loss (of the real network over all workers' samples) against the round, log y, every run overlaid.
+    public static func trainingLoss(_ runs: [RunHistory]) -> SVGChart? {
+        lossChart(runs, title: "Training loss", loss: \.trainLoss)
+    }
+
+    /// Loss on the server's held-out set against the round, on the same y axis as `trainingLoss`.
+    public static func testLoss(_ runs: [RunHistory]) -> SVGChart? {
+        lossChart(runs, title: "Test loss", loss: \.testLoss)
+    }
+
+    private static func lossChart(_ runs: [RunHistory], title: String, loss: KeyPath<RoundRecord, Double?>) -> SVGChart? {
+        let series = runs.enumerated().map { index, run in
+            SVGChart.Series(name: run.label, points: points(run.records.map { Double($0.round) }, run.records.map { $0[keyPath: loss] }),
+                            color: Palette.run(index))
         }
-        return chart(SVGChart(title: "Training and test loss", xLabel: "round", yLabel: "loss (log scale)", yScale: .logarithmic,
-                              integerX: true, series: series))
+        // Both loss charts span every loss recorded, so that their curves can be compared by eye.
+        let everyLoss = runs.flatMap { $0.records.flatMap { [$0.trainLoss, $0.testLoss].compactMap { $0 } } }
+        return chart(SVGChart(title: title, xLabel: "round", yLabel: "loss (log scale)", yScale: .logarithmic, integerX: true,
+                              series: series, yExtent: everyLoss))
     }
 
     /// Seconds per phase in each round of one run, stacked; what the recorded phases leave of the round's

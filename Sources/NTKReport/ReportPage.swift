@@ -70,8 +70,12 @@ public struct ReportPage: Sendable {
     }
 
     private func lossSection() -> String {
-        section("Loss", [figure(ReportFigures.lossByRound(runs)?.svg(), missing: "No run recorded a training or test loss.",
-                                caption: "Solid: training loss of the network over all workers' samples; dashed: loss on the server's held-out set.")])
+        section("Loss", [
+            figure(ReportFigures.trainingLoss(runs)?.svg(), missing: "No run recorded a training loss.",
+                   caption: "Loss of the network at the round's new θ over all workers' samples."),
+            figure(ReportFigures.testLoss(runs)?.svg(), missing: "No run recorded a test loss.",
+                   caption: "Loss on the server's held-out set; same axis as the training loss."),
+        ])
     }
 
     private func phaseSection() -> String {
@@ -80,7 +84,8 @@ public struct ReportPage: Sendable {
         Wall-clock seconds of each round by phase. NTK rounds: the slowest worker's Jacobian block, the transfer of the \
         blocks (and waiting for them), Gram assembly as blocks arrive (dense path), the eigendecomposition or Lanczos \
         solve, the search over candidate times, the update of θ, evaluation and the checkpoint. FedAvg rounds: broadcast, \
-        local training and upload together. “Other” is what the recorded phases leave of the round.
+        local training and upload together. “Other” is what the recorded phases leave of the round (at an NTK refresh \
+        after the first, mostly the kernel drift estimate, which has no phase of its own).
         """
         return section("Time per round", charts + [Markup.element("p", ["class": "note"], Markup.escape(note))])
     }

@@ -53,13 +53,15 @@ public struct SVGChart: Sendable {
     public var rules: [Rule]
     /// x values the axis spans even where no series has a point (e.g. every round of a run, when only some have data).
     public var xExtent: [Double]
+    /// y values the axis spans even where no series has a point (e.g. to give two charts the same y axis).
+    public var yExtent: [Double]
     /// Start the y axis at 0 (quantities that cannot be negative, shown on a linear axis).
     public var yFromZero: Bool
     public var width: Double
     public var plotHeight: Double
 
     public init(title: String, xLabel: String, yLabel: String, xScale: AxisScale.Kind = .linear, yScale: AxisScale.Kind = .linear,
-                integerX: Bool = false, series: [Series], rules: [Rule] = [], xExtent: [Double] = [], yFromZero: Bool = false,
+                integerX: Bool = false, series: [Series], rules: [Rule] = [], xExtent: [Double] = [], yExtent: [Double] = [], yFromZero: Bool = false,
                 width: Double = 640, plotHeight: Double = 260) {
         self.title = title
         self.xLabel = xLabel
@@ -70,6 +72,7 @@ public struct SVGChart: Sendable {
         self.series = series
         self.rules = rules
         self.xExtent = xExtent
+        self.yExtent = yExtent
         self.yFromZero = yFromZero
         self.width = width
         self.plotHeight = plotHeight
@@ -92,7 +95,7 @@ public struct SVGChart: Sendable {
         let frame = ChartFrame(
             width: width, plotHeight: plotHeight, title: title, xLabel: xLabel, yLabel: yLabel,
             x: .fitting(shown.flatMap { $0.points.map(\.x) } + xExtent, kind: xScale, integerTicks: integerX),
-            y: .fitting(shown.flatMap { $0.points.map(\.y) } + rules.map(\.y), kind: yScale, fromZero: yFromZero),
+            y: .fitting(shown.flatMap { $0.points.map(\.y) } + rules.map(\.y) + yExtent, kind: yScale, fromZero: yFromZero),
             legend: shown.map { LegendEntry(label: $0.name, color: $0.color, swatch: .line(dashed: $0.dashed, marker: $0.markers)) })
         let marks = rules.map { ruleMarkup($0, frame) } + shown.map { seriesMarkup($0, frame) }
         return frame.svg(content: marks.joined(separator: "\n"))

@@ -16,7 +16,7 @@ struct ReportCommand: ParsableCommand {
         and the summary table.
         """)
 
-    @Argument(help: "Run directories, e.g. runs/digits-noniid runs/digits-noniid-fedavg.")
+    @Argument(help: ArgumentHelp("Run directories, e.g. runs/digits-noniid runs/digits-noniid-fedavg.", valueName: "run-dir"))
     var runDirectories: [String]
 
     @Option(name: .long, help: "Where to write the page (default: <first RUN_DIR>/report.html).")

@@ -8,8 +8,8 @@ final class ReportPageTests: XCTestCase {
         let page = ReportPage(title: "NTK vs FedAvg", runs: RunFixtures.twoRuns(), target: 0.97).html()
         let xml = try XMLSummary.parse(page)
         XCTAssertEqual(xml.root, "html")
-        // accuracy ×2, loss, phases per run ×2, one spectrum (NTK only), condition number, effective rank, drift
-        XCTAssertEqual(xml.count("svg"), 9)
+        // accuracy ×2, loss ×2, phases per run ×2, one spectrum (NTK only), condition number, effective rank, drift
+        XCTAssertEqual(xml.count("svg"), 10)
         XCTAssertEqual(xml.count("tr"), 3)
         XCTAssertTrue(xml.texts.contains("No kernel spectrum for fedavg-run (FedAvg)."))
         XCTAssertTrue(xml.texts.contains("round 2 (ritz, 40 values)"))
@@ -22,7 +22,7 @@ final class ReportPageTests: XCTestCase {
     func testSectionsWithoutDataSaySo() throws {
         let fedAvgOnly = [RunFixtures.twoRuns()[1]]
         let xml = try XMLSummary.parse(ReportPage(title: "FedAvg", runs: fedAvgOnly, target: 0.97).html())
-        XCTAssertEqual(xml.count("svg"), 4)  // accuracy ×2, loss, phases
+        XCTAssertEqual(xml.count("svg"), 5)  // accuracy ×2, loss ×2, phases
         XCTAssertTrue(xml.texts.contains("No run recorded a kernel spectrum (FedAvg computes no kernel)."))
         XCTAssertTrue(xml.texts.contains { $0.hasPrefix("No run recorded a kernel drift") })
     }
