@@ -31,7 +31,7 @@ extension FederatedServer {
         parameters = MLPParameters<Float>(zerosFor: config.architecture).adding(sum, scaledBy: 1 / Float(samples))
         // The workers' losses are of their own local weights, before averaging.
         record.trainLoss = loss.lossSum / Double(loss.sampleCount)
-        record.trainAccuracy = Double(loss.correctCount ?? 0) / Double(loss.sampleCount)
+        record.trainAccuracy = accuracy(correct: loss.correctCount, of: loss.sampleCount)
         try evaluate(&record)
         try finishRound(&record, started: started)
     }

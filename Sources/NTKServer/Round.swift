@@ -197,7 +197,7 @@ extension FederatedServer {
         let best = means.indices.min { means[$0] < means[$1] } ?? 0
         if totals[best].sampleCount > 0 {
             record.trainLoss = means[best]
-            record.trainAccuracy = Double(totals[best].correctCount ?? 0) / Double(totals[best].sampleCount)
+            record.trainAccuracy = accuracy(correct: totals[best].correctCount, of: totals[best].sampleCount)
         }
         return asked[best]
     }
@@ -210,11 +210,17 @@ extension FederatedServer {
             let e = Evaluation(outputs: outputs.elements.map(Double.init), targets: set.targets.elements,
                                outputCount: config.architecture.outputCount, loss: config.linearization.loss)
             record.testLoss = e.loss
-            record.testAccuracy = e.accuracy
+            record.testAccuracy = accuracy(correct: Int((e.accuracy * Double(set.inputs.rows)).rounded()), of: set.inputs.rows)
         }
         let reports = heldOutReports.values
         let count = reports.reduce(0) { $0 + $1.sampleCount }
-        if count > 0 { record.workerHeldOutAccuracy = Double(reports.reduce(0) { $0 + ($1.correctCount ?? 0) }) / Double(count) }
+        if count > 0 { record.workerHeldOutAccuracy = accuracy(correct: reports.reduce(0) { $0 + ($1.correctCount ?? 0) }, of: count) }
+    }
+
+    /// The fraction of correct predictions; `nil` for regression (one output), where accuracy means nothing.
+    func accuracy(correct: Int?, of count: Int) -> Double? {
+        guard config.architecture.outputCount > 1, count > 0 else { return nil }
+        return Double(correct ?? 0) / Double(count)
     }
 
     func timed<T>(_ slot: inout Double, _ body: () throws -> T) rethrows -> T {

@@ -26,6 +26,7 @@ public final class FederatedWorker {
     private var welcome: Welcome?
     private var runID: UInt64 = 0
     private var lastHeard = ContinuousClock.now
+    private var warnedSilence = false
     /// The server chunks θ and candidates larger than its message limit (§9): rebuilt here.
     private let reassembler = Reassembler<Int>()
     /// Rounds whose block this worker sent (for tests and logs).
@@ -75,15 +76,19 @@ public final class FederatedWorker {
         while true {
             let interval = welcome?.heartbeatIntervalSeconds ?? 1
             guard let frames = try transport.receive(timeout: .seconds(interval)) else {
-                if ContinuousClock.now - lastHeard > .seconds(welcome?.peerTimeoutSeconds ?? 30) {
-                    log.warning("no word from the server for \(welcome?.peerTimeoutSeconds ?? 30) s: registering again")
-                    try register()
-                } else {
-                    try send(Heartbeat(sentAt: Date().timeIntervalSince1970), round: 0)
+                // A silent server is usually busy (a long solve on one thread), not gone: registering again
+                // would make it resend the round and this worker recompute its block. Heartbeats go on; a
+                // restarted server answers them with `unregistered`, and that makes this worker register.
+                let timeout = welcome?.peerTimeoutSeconds ?? 30
+                if ContinuousClock.now - lastHeard > .seconds(timeout), !warnedSilence {
+                    log.warning("no word from the server for \(timeout) s (busy, or gone); still sending heartbeats")
+                    warnedSilence = true
                 }
+                try send(Heartbeat(sentAt: Date().timeIntervalSince1970), round: 0)
                 continue
             }
             lastHeard = .now
+            warnedSilence = false
             var message: Message
             do { message = try Wire.decode(frames) } catch {
                 log.warning("undecodable message from the server: \(error)")
@@ -201,7 +206,9 @@ public final class FederatedWorker {
         let e = Evaluation(outputs: outputs, targets: samples.targets.elements.map(Double.init),
                            outputCount: samples.targets.columns, loss: welcome?.loss ?? .mse)
         let m = samples.inputs.rows
-        return LossSummary(lossSum: e.loss * Double(m), sampleCount: m, correctCount: Int((e.accuracy * Double(m)).rounded()))
+        // One output is a regression: nothing is "correct".
+        let correct = samples.targets.columns > 1 ? Int((e.accuracy * Double(m)).rounded()) : nil
+        return LossSummary(lossSum: e.loss * Double(m), sampleCount: m, correctCount: correct)
     }
 }
 
