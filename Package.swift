@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "NTKDataTests", dependencies: ["NTKData", "NTKCore"]),
         .testTarget(name: "NTKProcessTests", dependencies: ["NTKConfig", "NTKCore", "NTKWire", "NTKTransport", "NTKServer"]),
         .testTarget(name: "NTKFederationTests", dependencies: ["NTKServer", "NTKWorker", "NTKTransport", "NTKConfig", "NTKCore", "NTKWire"]),
-        .testTarget(name: "NTKConfigTests", dependencies: ["NTKConfig", "NTKCore"]),
+        .testTarget(name: "NTKConfigTests", dependencies: ["NTKConfig", "NTKCore", "NTKData"]),
         .testTarget(name: "NTKWireTests", dependencies: ["NTKWire", "NTKCore"]),
         .testTarget(name: "NTKTransportTests", dependencies: ["NTKTransport", "NTKWire"]),
         .testTarget(

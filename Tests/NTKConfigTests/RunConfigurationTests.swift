@@ -1,6 +1,7 @@
 import Foundation
 import NTKConfig
 import NTKCore
+import NTKData
 import XCTest
 
 final class RunConfigurationTests: XCTestCase {
@@ -17,6 +18,18 @@ final class RunConfigurationTests: XCTestCase {
         XCTAssertEqual(shards.reduce(0) { $0 + $1.inputs.rows }, try whole.load().inputs.rows)
         XCTAssertEqual(try config.server.evaluation!.load().inputs.rows + shards.reduce(0) { $0 + $1.inputs.rows }, 1797)
         XCTAssertLessThanOrEqual(shards.flatMap(\.inputs.elements).max()!, 1.0)   // pixels/16
+    }
+
+    func testEveryShippedConfigLoadsWithItsData() throws {
+        let directory = repoRoot.appendingPathComponent("configs")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        XCTAssertGreaterThanOrEqual(files.count, 6)
+        for file in files {
+            let config = try RunConfiguration.load(directory.appendingPathComponent(file))
+            let first = try config.workers[0].data.load(scaling: FeatureScaling())
+            XCTAssertEqual(first.inputs.columns, config.architecture.inputDimension, file)
+            XCTAssertEqual(first.targets.columns, config.architecture.outputCount, file)
+        }
     }
 
     private func error(_ yaml: String) -> String {

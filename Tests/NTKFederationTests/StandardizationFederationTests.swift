@@ -54,4 +54,19 @@ final class StandardizationFederationTests: XCTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(server.history.last?.testAccuracy), 0.93)
         XCTAssertNotNil(try Checkpoint.read(from: out.appendingPathComponent("checkpoint.json")).featureStandardization)
     }
+
+    /// The shipped regression example: two gzip files, blank-separated, standardized features, no accuracy.
+    func testShippedDiabetesRegressionLearns() throws {
+        let out = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        var config = try RunConfiguration.load(repoRoot.appendingPathComponent("configs/diabetes-regression.yaml"))
+        config.outputDirectory = out.path
+        let (server, _) = try runInProcess(config)
+        let losses = server.history.compactMap(\.testLoss)
+        XCTAssertEqual(losses.count, config.rounds)
+        XCTAssertTrue(server.history.allSatisfy { $0.testAccuracy == nil && $0.trainAccuracy == nil }, "accuracy means nothing for regression")
+        // Half the mean squared error in the target's units: predicting the mean gives ~2 900 on this data.
+        XCTAssertLessThan(losses.last!, 1700)
+        XCTAssertLessThan(losses.last!, losses.first! / 3)
+    }
 }
