@@ -76,6 +76,7 @@ public enum ReportFigures {
         Phase(name: "worker compute") { $0.workerCompute },
         Phase(name: "transfer") { $0.transfer - $0.gram },
         Phase(name: "gram") { $0.gram },
+        Phase(name: "drift") { $0.drift },
         Phase(name: "solve") { $0.solve },
         Phase(name: "time search") { $0.timeSearch },
         Phase(name: "update") { $0.update },
@@ -84,10 +85,10 @@ public enum ReportFigures {
     ]
 
     /// A FedAvg round records its broadcast, local training and upload as `blocks`.
-    static let fedAvgPhases = [Phase(name: "local training") { $0.blocks }] + ntkPhases.dropFirst(3)
+    static let fedAvgPhases = [Phase(name: "local training") { $0.blocks }] + ntkPhases.dropFirst(4)
 
     /// Tableau 10, one colour per phase (distinct from each other, not from the run colours: phases have their own charts).
-    static let phaseColors = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"]
+    static let phaseColors = ["#4e79a7", "#f28e2b", "#e15759", "#9c755f", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
 
     /// The kernel's eigenvalues against their rank (log–log), one line per refresh of one run; nil for a run
     /// without spectra (FedAvg, or a run recorded before spectra were).

@@ -82,10 +82,10 @@ public struct ReportPage: Sendable {
         let charts = runs.map { figure(ReportFigures.phases($0).svg(), missing: "") }
         let note = """
         Wall-clock seconds of each round by phase. NTK rounds: the slowest worker's Jacobian block, the transfer of the \
-        blocks (and waiting for them), Gram assembly as blocks arrive (dense path), the eigendecomposition or Lanczos \
-        solve, the search over candidate times, the update of θ, evaluation and the checkpoint. FedAvg rounds: broadcast, \
-        local training and upload together. “Other” is what the recorded phases leave of the round (at an NTK refresh \
-        after the first, mostly the kernel drift estimate, which has no phase of its own).
+        blocks (and waiting for them), Gram assembly as blocks arrive (dense path), the kernel drift against the previous \
+        refresh, the eigendecomposition or Lanczos solve, the search over candidate times, the update of θ, evaluation and the checkpoint. FedAvg rounds: broadcast, \
+        local training and upload together. “Other” is what the recorded phases leave of the round (broadcast, \
+        bookkeeping).
         """
         return section("Time per round", charts + [Markup.element("p", ["class": "note"], Markup.escape(note))])
     }

@@ -143,12 +143,17 @@ extension FederatedServer {
         let y = Matrix<Double>(rows: union.sampleCount, columns: k, elements: arrived.flatMap { targets[$0]!.elements.map(Double.init) })
         // Drift against the previous kernel, when both cover the same samples.
         if let old = kernel, kernelWorkers == arrived {
+            let driftStarted = ContinuousClock.now
+            defer { record.seconds.drift = (ContinuousClock.now - driftStarted).seconds }
             if let oldGram = old.denseGram, let newGram = assembler?.gram {
                 record.kernelDrift = KernelDrift.exact(new: newGram.converted(to: Double.self), old: oldGram)
                 record.kernelDriftMethod = "exact"
             } else {
-                record.kernelDrift = KernelDrift.estimate(new: union, old: old.jacobian)
-                record.kernelDriftMethod = "hutchinson-16"
+                // The adaptive schedule decides on the drift: 16 probes; elsewhere it is a diagnostic: 4 (±~20%).
+                var probes = 4
+                if case .adaptive = config.refresh { probes = 16 }
+                record.kernelDrift = KernelDrift.estimate(new: union, old: old.jacobian, probes: probes)
+                record.kernelDriftMethod = "hutchinson-\(probes)"
             }
         }
         // A Gram assembled without the missing workers' rows is incomplete: the solver forms it from the union.

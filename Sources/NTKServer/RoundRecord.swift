@@ -13,6 +13,8 @@ public struct RoundRecord: Codable, Sendable {
         public var transfer = 0.0
         /// Gram assembly as blocks arrived (dense path; included in `blocks` wall time).
         public var gram = 0.0
+        /// Kernel drift against the previous refresh (exact on the dense path, a Hutchinson estimate otherwise).
+        public var drift = 0.0
         /// Eigendecomposition or Lanczos for every candidate time.
         public var solve = 0.0
         /// Candidate weights out, loss sums back.
@@ -24,6 +26,22 @@ public struct RoundRecord: Codable, Sendable {
         /// Checkpoint write.
         public var checkpoint = 0.0
         public init() {}
+
+        /// A phase missing from a record (one written before the phase was measured) reads as 0 s.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            func read(_ key: CodingKeys) throws -> Double { try c.decodeIfPresent(Double.self, forKey: key) ?? 0 }
+            blocks = try read(.blocks)
+            workerCompute = try read(.workerCompute)
+            transfer = try read(.transfer)
+            gram = try read(.gram)
+            drift = try read(.drift)
+            solve = try read(.solve)
+            timeSearch = try read(.timeSearch)
+            update = try read(.update)
+            evaluation = try read(.evaluation)
+            checkpoint = try read(.checkpoint)
+        }
     }
 
     public var round: Int
