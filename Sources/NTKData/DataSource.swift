@@ -101,6 +101,8 @@ public struct DataSource: Sendable, Equatable {
     public var classes: Int? = 10
     /// Which part of the stratified split.
     public var split: Split = .all
+    /// Whether the split keeps each label's fraction; `nil`: for classification yes, for regression no.
+    public var stratify: Bool? = nil
     /// Fraction of each class in the train part.
     public var trainFraction = 0.8
     /// Seed of the split.
@@ -159,7 +161,7 @@ public struct DataSource: Sendable, Equatable {
         case .all: rows = Array(0..<table.labels.count)
         case .train, .test:
             // Regression targets are not classes: a plain seeded shuffle splits them.
-            let parts = classes == nil ? randomSplit(count: table.labels.count, trainFraction: trainFraction, seed: splitSeed)
+            let parts = !(stratify ?? (classes != nil)) ? randomSplit(count: table.labels.count, trainFraction: trainFraction, seed: splitSeed)
                                        : stratifiedSplit(labels: table.labels, trainFraction: trainFraction, seed: splitSeed)
             rows = split == .train ? parts.train : parts.test
         }

@@ -18,6 +18,7 @@ struct PartitionCommand: ParsableCommand {
     @Option(help: "The data file (CSV, .npy, .npz, IDX images, LIBSVM).") var data: String
     @Option(help: "Its format: csv, npy, npz, idx, libsvm (default: from the file name).") var format: String?
     @Option(help: "IDX: the labels file.") var labelsFile: String?
+    @Option(help: "CSV: a file with one target per line (then every field of --data is a feature), e.g. the diabetes data.") var targetsFile: String?
     @Option(help: ".npz: features array name.") var featuresKey = "x"
     @Option(help: ".npz: labels array name.") var labelsKey = "y"
     @Option(help: "Label column, 0-based (CSV, .npy; default: the last).") var labelColumn: Int?
@@ -49,12 +50,14 @@ struct PartitionCommand: ParsableCommand {
         var source = DataSource(file: data)
         source.format = format.flatMap(DataFormat.init(rawValue:))
         source.labelsFile = labelsFile
+        source.targetsFile = targetsFile
         source.featuresKey = featuresKey
         source.labelsKey = labelsKey
         source.labelColumn = labelColumn
         source.header = header
         source.inputDimension = dimension
         source.classes = classes == 0 ? nil : classes
+        source.stratify = targetsFile == nil   // labels (checked or not) are strata; real-valued targets are not
         source.split = DataSource.Split(rawValue: split)!
         source.trainFraction = trainFraction
         source.splitSeed = splitSeed
