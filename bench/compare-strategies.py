@@ -152,6 +152,28 @@ def stop(process):
             pass
 
 
+def watch(process, run_dir, stall_seconds):
+    """Wait for `ntk run` to end; stop it when a worker fails or no round completes for `stall_seconds`.
+
+    Returns the run's status: "ok", or why it stopped or failed.
+    """
+    seen, last_progress = 0, time.monotonic()
+    while process.poll() is None:
+        time.sleep(0.5)
+        done = len(read_rounds(run_dir / "rounds.jsonl"))
+        if done > seen:
+            seen, last_progress = done, time.monotonic()
+        error = worker_error(run_dir / "logs")
+        if error or time.monotonic() - last_progress > stall_seconds:
+            stop(process)
+            return f"stopped: {error}" if error else f"stalled: no round for {stall_seconds:.0f} s"
+    return "ok" if process.returncode == 0 else f"failed: ntk run exited with {process.returncode}"
+
+
+def without_port(config_text):
+    return re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", config_text)
+
+
 def run_federation(name, base, directory, seed, rounds, fedavg=None, bin_dir=BIN_DIR, stall_seconds=90.0, reuse=False):
     """Write the variant config under `directory`, run it with `ntk run`, return its records and status.
 
@@ -159,45 +181,25 @@ def run_federation(name, base, directory, seed, rounds, fedavg=None, bin_dir=BIN
     for `stall_seconds` is stopped; its status says why and the rounds it completed are kept.
     With `reuse`, a directory holding a finished run of the same config is read instead of rerun.
     """
+    run_dir, config_path, status_path = directory / "run", directory / "config.yaml", directory / "status.json"
+    text = variant_config(base, run_dir, seed, rounds, free_port(), fedavg)
+    if reuse and status_path.exists() and without_port(config_path.read_text()) == without_port(text):
+        print(f"  {name}: reusing {run_dir}", flush=True)
+        return read_rounds(run_dir / "rounds.jsonl"), json.loads(status_path.read_text())
+    for stale in [status_path, run_dir / "rounds.jsonl", run_dir / "checkpoint.json", *run_dir.glob("logs/*.log")]:
+        stale.unlink(missing_ok=True)
     directory.mkdir(parents=True, exist_ok=True)
-    run_dir = directory / "run"
-    config_path, status_path = directory / "config.yaml", directory / "status.json"
-    port = free_port()
-    text = variant_config(base, run_dir, seed, rounds, port, fedavg)
-    portless = re.sub(r"127\.0\.0\.1:\d+", "PORT", text)
-    if reuse and status_path.exists() and config_path.exists():
-        if re.sub(r"127\.0\.0\.1:\d+", "PORT", config_path.read_text()) == portless:
-            status = json.loads(status_path.read_text())
-            print(f"  {name}: reusing {run_dir}", flush=True)
-            return read_rounds(run_dir / "rounds.jsonl"), status
-    if run_dir.exists():
-        for stale in [run_dir / "rounds.jsonl", run_dir / "checkpoint.json"]:
-            stale.unlink(missing_ok=True)
-        for log in (run_dir / "logs").glob("*.log"):
-            log.unlink()
     config_path.write_text(text)
-    print(f"  {name}: {rounds} rounds, port {port} ...", end="", flush=True)
+    print(f"  {name}: {rounds} rounds ...", end="", flush=True)
     started = time.monotonic()
     with open(directory / "ntk.log", "w") as log:
-        process = subprocess.Popen([str(bin_dir / "ntk"), "run", str(config_path)], stdout=log, stderr=subprocess.STDOUT,
-                                   cwd=directory, start_new_session=True)
-        status, seen, last_progress = "ok", 0, time.monotonic()
-        while process.poll() is None:
-            time.sleep(0.5)
-            done = len(read_rounds(run_dir / "rounds.jsonl"))
-            if done > seen:
-                seen, last_progress = done, time.monotonic()
-            error = worker_error(run_dir / "logs")
-            if error or time.monotonic() - last_progress > stall_seconds:
-                status = f"stopped: {error}" if error else f"stalled: no round for {stall_seconds:.0f} s"
-                stop(process)
-        if status == "ok" and process.returncode != 0:
-            status = f"failed: ntk run exited with {process.returncode}"
+        process = subprocess.Popen([str(bin_dir / "ntk"), "run", str(config_path)], stdout=log,
+                                   stderr=subprocess.STDOUT, cwd=directory, start_new_session=True)
+        status = watch(process, run_dir, stall_seconds)
     records = read_rounds(run_dir / "rounds.jsonl")
-    wall = time.monotonic() - started
-    result = {"status": status, "wall_seconds": wall, "rounds_done": len(records)}
+    result = {"status": status, "wall_seconds": time.monotonic() - started, "rounds_done": len(records)}
     status_path.write_text(json.dumps(result, indent=1) + "\n")
-    print(f" {len(records)} rounds in {wall:.0f} s ({status})", flush=True)
+    print(f" {len(records)} rounds in {result['wall_seconds']:.0f} s ({status})", flush=True)
     return records, result
 
 
