@@ -63,6 +63,8 @@ public struct ServerSettings: Sendable, Equatable {
     /// Seconds between heartbeats.
     public var heartbeatInterval = 1.0
     public var blockFormat: BlockFormat = .factored
+    /// The dtype blocks' factors (or `Z`) travel in: f32, or f16/bf16 for half the bytes and fewer digits.
+    public var blockDType: DType = .f32
     public var curve: CurveSettings? = nil
 }
 
@@ -220,6 +222,8 @@ public struct RunConfiguration: Sendable {
         guard server.maxMessageBytes >= 1 << 16 else { throw serverNode.error("max_message_bytes", "must be at least 65536") }
         server.heartbeatInterval = try serverNode.double("heartbeat_seconds") ?? server.heartbeatInterval
         server.blockFormat = try serverNode.choice("block_format") ?? .factored
+        server.blockDType = try serverNode.choice("block_dtype") ?? .f32
+        guard [.f32, .f16, .bf16].contains(server.blockDType) else { throw serverNode.error("block_dtype", "must be f32, f16 or bf16") }
         if let c = try serverNode.section("curve") {
             guard let key = try c.string("secret_key") else { throw c.error(nil, "missing 'secret_key'") }
             server.curve = CurveSettings(secretKeyFile: resolve(key), authorizedKeyFiles: (try c.strings("authorized_keys") ?? []).map(resolve))

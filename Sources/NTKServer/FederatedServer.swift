@@ -126,6 +126,11 @@ public final class FederatedServer {
                                type: .register, fatal: true)
                 return true
             }
+            guard info.blockDTypes.contains(config.server.blockDType) else {
+                mailbox.reject(peer, .refused, "this run's blocks travel as \(config.server.blockDType.rawValue); the worker offers \(info.blockDTypes.map(\.rawValue).joined(separator: ", "))",
+                               type: .register, fatal: true)
+                return true
+            }
             switch registry.admit(info, from: peer, inputDimension: config.architecture.inputDimension,
                                   outputCount: config.architecture.outputCount) {
             case .failure(let reason):
@@ -133,7 +138,7 @@ public final class FederatedServer {
             case .success(let worker):
                 log.info("worker \(worker.name) registered (\(info.sampleCount) samples, fingerprint \(info.dataFingerprint.prefix(12))…)")
                 var welcome = Welcome(workerID: worker.id, runName: config.runID, architecture: config.architecture,
-                                      loss: config.linearization.loss, blockFormat: config.server.blockFormat,
+                                      loss: config.linearization.loss, blockFormat: config.server.blockFormat, blockDType: config.server.blockDType,
                                       heartbeatIntervalSeconds: config.server.heartbeatInterval,
                                       peerTimeoutSeconds: max(10, 10 * config.server.heartbeatInterval),
                                       maxMessageBytes: config.server.maxMessageBytes, currentRound: UInt64(max(round, 0)))

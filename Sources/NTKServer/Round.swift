@@ -19,7 +19,8 @@ extension FederatedServer {
         record.refreshed = refresh
 
         // 1. θ and instructions to every registered worker.
-        broadcast(RoundStart(parameters: parameters, refresh: refresh, evaluate: true, blockFormat: config.server.blockFormat), round: round)
+        broadcast(RoundStart(parameters: parameters, refresh: refresh, evaluate: true, blockFormat: config.server.blockFormat,
+                             blockDType: config.server.blockDType), round: round)
 
         // 2. New blocks, new kernel.
         if refresh { try relinearize(round: round, workers: workers, record: &record) }

@@ -4,9 +4,9 @@ public enum DType: String, Codable, CaseIterable, Sendable {
     case f32
     /// IEEE 754 binary64.
     case f64
-    /// IEEE 754 binary16 (reserved: conversions come with the narrow-precision issue).
+    /// IEEE 754 binary16 (`NarrowFloat`; blocks' factors may travel in it).
     case f16
-    /// bfloat16, the top half of a binary32 (reserved likewise).
+    /// bfloat16, the top half of a binary32 (likewise).
     case bf16
     /// Two's-complement signed 64-bit integer.
     case i64

@@ -52,6 +52,12 @@ public struct TypedArray: Sendable {
     }
 
     /// Internal use: a matrix under a name that is valid by construction.
+    /// A Float matrix rounded to a 16-bit dtype (`.f16`, `.bf16`): half the bytes.
+    public init(name: String, narrowing matrix: Matrix<Float>, to dtype: DType) throws {
+        let bits = matrix.elements.withUnsafeBufferPointer { NarrowFloat.encode($0, as: dtype) }
+        try self.init(name: name, dtype: dtype, shape: [matrix.rows, matrix.columns], frame: Frame(array: bits))
+    }
+
     init<S: BLASScalar & WireScalar>(trusted name: String, _ matrix: Matrix<S>) {
         self.init(trusted: name, matrix.elements, shape: [matrix.rows, matrix.columns])
     }
@@ -85,7 +91,7 @@ public struct TypedArray: Sendable {
     }
 
     /// The elements as `S`: free when the frame wraps an array of `S`, one copy from a received frame,
-    /// a conversion between f32 and f64 (f16/bf16 conversions are not implemented yet).
+    /// a conversion between f32 and f64, or from f16/bf16 (exact).
     public func elements<S: WireScalar>(as type: S.Type) throws -> [S] {
         if dtype == S.dtype {
             if let array = source as? [S] { return array }
@@ -102,6 +108,10 @@ public struct TypedArray: Sendable {
             converted = (0..<elementCount).map { Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)))) }
         case (.f32, .f64):
             converted = (0..<elementCount).map { Double(Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))) }
+        case (.f16, .f32), (.bf16, .f32):
+            converted = NarrowFloat.decode(p, count: elementCount, from: dtype)
+        case (.f16, .f64), (.bf16, .f64):
+            converted = NarrowFloat.decode(p, count: elementCount, from: dtype).map(Double.init)
         default:
             converted = nil
         }

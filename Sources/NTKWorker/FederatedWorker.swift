@@ -125,7 +125,8 @@ public final class FederatedWorker {
     /// Announces the shard and waits for the server's welcome (retrying, e.g. while the server restarts).
     func register() throws {
         var info = Register(workerName: settings.name, sampleCount: shard.inputs.rows, inputDimension: shard.inputs.columns,
-                            outputCount: shard.targets.columns, dataFingerprint: fingerprint, heldOutCount: heldOut?.inputs.rows ?? 0)
+                            outputCount: shard.targets.columns, dataFingerprint: fingerprint, heldOutCount: heldOut?.inputs.rows ?? 0,
+                            blockDTypes: [.f32, .f16, .bf16])
         info.featureMoments = moments
         _ = reassembler.evict(sender: 0)   // parts of messages from before (e.g. a server that restarted)
         while true {
@@ -178,9 +179,11 @@ public final class FederatedWorker {
         let computeStarted = ContinuousClock.now
         let jacobian = try FactoredJacobian(network: network, inputs: shard.inputs)
         var block: Block
+        // Blocks are computed in Float32; f64 would add bytes and no digits.
+        let dtype = start.body.blockDType == .f64 ? .f32 : start.body.blockDType
         switch start.body.blockFormat {
-        case .factored: block = try Block(factored: jacobian, targets: shard.targets)
-        case .dense: block = try Block(dense: jacobian.denseBlock(), targets: shard.targets)
+        case .factored: block = try Block(factored: jacobian, targets: shard.targets, dtype: dtype)
+        case .dense: block = try Block(dense: jacobian.denseBlock(), targets: shard.targets, dtype: dtype)
         }
         let elapsed = ContinuousClock.now - computeStarted
         block.body.computeSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18

@@ -59,6 +59,7 @@ final class RunConfigurationTests: XCTestCase {
         XCTAssertTrue(error(valid + "\n  - {name: a, data: {file: y.csv}}").contains("duplicate worker name"))
         XCTAssertTrue(error(valid.replacingOccurrences(of: "model: {widths: [4, 8, 2]}", with: "")).contains("missing section 'model'"))
         XCTAssertTrue(error(valid + "\ntraining: {time: {selection: fixed}}").contains("training.time.fixed"))
+        XCTAssertTrue(error(valid.replacingOccurrences(of: "expected_workers: 1", with: "expected_workers: 1, block_dtype: i64")).contains("server.block_dtype: must be f32, f16 or bf16"))
     }
 
     func testFederatedStandardizationMustBeTheSameEverywhere() throws {

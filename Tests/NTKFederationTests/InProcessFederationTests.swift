@@ -36,6 +36,20 @@ final class InProcessFederationTests: XCTestCase {
         XCTAssertEqual(saved, server.parameters)
     }
 
+    func testHalfPrecisionBlocksHalveTheUploadAndKeepTheWeights() throws {
+        var bytes: [String: Int] = [:], weights: [String: [Float]] = [:]
+        for dtype in ["f32", "bf16"] {
+            let out = temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: out) }
+            let (server, _) = try runInProcess(try digitsConfig(workers: 2, rounds: 2, server: "  block_dtype: \(dtype)", output: out))
+            bytes[dtype] = server.history.map { $0.bytesReceived.values.reduce(0, +) }.reduce(0, +)
+            weights[dtype] = server.parameters.flattened
+            XCTAssertGreaterThan(server.history.last!.testAccuracy!, 0.85, dtype)
+        }
+        XCTAssertLessThan(Double(bytes["bf16"]!), 0.6 * Double(bytes["f32"]!), "factors are most of an upload")
+        XCTAssertLessThan(relativeDistance(weights["bf16"]!, weights["f32"]!), 1e-2)
+    }
+
     func testRefreshEveryOtherRoundKeepsIntegratingOnTheLastKernel() throws {
         let out = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }

@@ -2,7 +2,8 @@ import NTKCore
 
 /// Worker → server: everything the server needs from one shard at the round's θ.
 ///
-/// Arrays (all one float dtype): `u` (m × k outputs f(x; θ)), `y` (m × k targets), then either the
+/// Arrays: `u` (m × k outputs f(x; θ)) and `y` (m × k targets) in f32 or f64, then, in that dtype or in a
+/// 16-bit one (f16, bf16), either the
 /// factors `X0 … X{L−1}` (m × n_{ℓ−1}, layer inputs) and `D1 … DL` (mk × n_ℓ, backward signals, row
 /// `i·k + a`), or `Z` (mk × P: `Zᵀ` row-major, row `i·k + a` = ∂_θ f_a(x_i) in `flattened` order).
 public struct Block: WirePayload {
@@ -39,6 +40,16 @@ public struct Block: WirePayload {
 
     public var arrays: [TypedArray] { [outputs, targets] + layerInputs + deltas + (dense.map { [$0] } ?? []) }
 
+    /// A factored Float32 block whose factors travel rounded to `dtype` (`.f16`, `.bf16`: half the bytes;
+    /// `.f32`: as they are). Outputs and targets stay Float32.
+    public init(factored j: FactoredJacobian<Float>, targets: Matrix<Float>, dtype: DType) throws {
+        try self.init(factored: j, targets: targets)
+        guard dtype != .f32 else { return }
+        guard dtype == .f16 || dtype == .bf16 else { throw WireError.invalidPayload("block: factors travel as f32, f16 or bf16, not \(dtype.rawValue)") }
+        layerInputs = try j.layerInputs.enumerated().map { try TypedArray(name: "X\($0.offset)", narrowing: $0.element, to: dtype) }
+        deltas = try j.deltas.enumerated().map { try TypedArray(name: "D\($0.offset + 1)", narrowing: $0.element, to: dtype) }
+    }
+
     /// A factored block (no copies of the factors).
     public init<S: BLASScalar & WireScalar>(factored j: FactoredJacobian<S>, targets: Matrix<S>) throws {
         guard targets.rows == j.sampleCount, targets.columns == j.outputCount else {
@@ -50,6 +61,14 @@ public struct Block: WirePayload {
         layerInputs = j.layerInputs.enumerated().map { TypedArray(trusted: "X\($0.offset)", $0.element) }
         deltas = j.deltas.enumerated().map { TypedArray(trusted: "D\($0.offset + 1)", $0.element) }
         dense = nil
+    }
+
+    /// A dense Float32 block whose `Zᵀ` travels rounded to `dtype` (`.f16`, `.bf16`, or `.f32` as it is).
+    public init(dense block: JacobianBlock<Float>, targets: Matrix<Float>, dtype: DType) throws {
+        try self.init(dense: block, targets: targets)
+        guard dtype != .f32 else { return }
+        guard dtype == .f16 || dtype == .bf16 else { throw WireError.invalidPayload("block: Z travels as f32, f16 or bf16, not \(dtype.rawValue)") }
+        dense = try TypedArray(name: "Z", narrowing: block.columnsAsRows, to: dtype)
     }
 
     /// A dense block (no copy of `Zᵀ`).
@@ -79,9 +98,11 @@ public struct Block: WirePayload {
         }
         let u = try take("u"), y = try take("y")
         guard u.dtype == .f32 || u.dtype == .f64 else { throw WireError.dtypeMismatch(array: "u", expected: [.f32, .f64], got: u.dtype) }
-        let dtypes = [u.dtype]   // one dtype for the whole block
-        try u.expect(shape: [m, k], dtypes: dtypes)
-        try y.expect(shape: [m, k], dtypes: dtypes)
+        try u.expect(shape: [m, k], dtypes: [u.dtype])
+        try y.expect(shape: [m, k], dtypes: [u.dtype])
+        // The factors (or Z) share one dtype: the outputs', or a 16-bit one (`f16`, `bf16`) that halves them.
+        let first = byName[body.format == .factored ? "X0" : "Z"]
+        let dtypes = [first.map(\.dtype).flatMap { [.f16, .bf16].contains($0) ? $0 : nil } ?? u.dtype]
         var xs: [TypedArray] = [], ds: [TypedArray] = []
         var z: TypedArray?
         switch body.format {
@@ -133,8 +154,8 @@ public struct Block: WirePayload {
         }
         var xs: [Matrix<S>] = [], ds: [Matrix<S>] = []
         for l in 1...L {
-            try layerInputs[l - 1].expect(shape: [m, w[l - 1]], dtypes: [.f32, .f64])
-            try deltas[l - 1].expect(shape: [mk, w[l]], dtypes: [.f32, .f64])
+            try layerInputs[l - 1].expect(shape: [m, w[l - 1]], dtypes: [.f32, .f64, .f16, .bf16])
+            try deltas[l - 1].expect(shape: [mk, w[l]], dtypes: [.f32, .f64, .f16, .bf16])
             xs.append(try layerInputs[l - 1].matrix(as: S.self))
             ds.append(try deltas[l - 1].matrix(as: S.self))
         }
@@ -157,7 +178,7 @@ public struct Block: WirePayload {
         guard k == architecture.outputCount else {
             throw WireError.shapeMismatch(array: "u", expected: [m, architecture.outputCount], got: outputs.shape)
         }
-        try z.expect(shape: [mk, architecture.parameterCount], dtypes: [.f32, .f64])
+        try z.expect(shape: [mk, architecture.parameterCount], dtypes: [.f32, .f64, .f16, .bf16])
         do {
             let b = try JacobianBlock(architecture: architecture, columnsAsRows: z.matrix(as: S.self), outputs: outputs.matrix(as: S.self))
             return (b, try targets.matrix(as: S.self))

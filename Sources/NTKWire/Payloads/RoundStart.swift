@@ -42,8 +42,8 @@ public struct RoundStart: WirePayload {
     }
 
     public init(body: Body, arrays: [TypedArray]) throws {
-        guard body.blockDType == .f32 || body.blockDType == .f64 else {
-            throw WireError.invalidPayload("roundStart: block dtype \(body.blockDType.rawValue) is not supported yet (f32, f64)")
+        guard body.blockDType.isFloatingPoint else {
+            throw WireError.invalidPayload("roundStart: block dtype \(body.blockDType.rawValue) is not one of f32, f64, f16, bf16")
         }
         try RoundStart.checkLayerArrays(arrays)
         try body.featureStandardization?.validate(dimension: arrays[0].shape[1])

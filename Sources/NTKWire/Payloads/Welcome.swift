@@ -47,8 +47,8 @@ public struct Welcome: BodyOnlyPayload, Equatable {
         guard workerID != 0 else { throw WireError.invalidPayload("welcome: workerID 0 is reserved for unregistered workers") }
         guard !runName.isEmpty, runName.utf8.count <= 256 else { throw WireError.invalidPayload("welcome: runName must be 1–256 bytes") }
         try architecture.checkedForWire()
-        guard blockDType == .f32 || blockDType == .f64 else {
-            throw WireError.invalidPayload("welcome: block dtype \(blockDType.rawValue) is not supported yet (f32, f64)")
+        guard blockDType.isFloatingPoint else {
+            throw WireError.invalidPayload("welcome: block dtype \(blockDType.rawValue) is not one of f32, f64, f16, bf16")
         }
         guard heartbeatIntervalSeconds.isFinite, heartbeatIntervalSeconds > 0,
               peerTimeoutSeconds.isFinite, peerTimeoutSeconds > heartbeatIntervalSeconds else {
