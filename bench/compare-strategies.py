@@ -170,8 +170,10 @@ def watch(process, run_dir, stall_seconds):
     return "ok" if process.returncode == 0 else f"failed: ntk run exited with {process.returncode}"
 
 
-def without_port(config_text):
-    return re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", config_text)
+def normalized(config_text):
+    """A config's text without comments and port: what decides whether a finished run can be reused."""
+    lines = (line.split("#", 1)[0].rstrip() for line in config_text.splitlines())
+    return re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", "\n".join(line for line in lines if line))
 
 
 def run_federation(name, base, directory, seed, rounds, fedavg=None, bin_dir=BIN_DIR, stall_seconds=90.0, reuse=False):
@@ -183,7 +185,7 @@ def run_federation(name, base, directory, seed, rounds, fedavg=None, bin_dir=BIN
     """
     run_dir, config_path, status_path = directory / "run", directory / "config.yaml", directory / "status.json"
     text = variant_config(base, run_dir, seed, rounds, free_port(), fedavg)
-    if reuse and status_path.exists() and without_port(config_path.read_text()) == without_port(text):
+    if reuse and status_path.exists() and normalized(config_path.read_text()) == normalized(text):
         print(f"  {name}: reusing {run_dir}", flush=True)
         return read_rounds(run_dir / "rounds.jsonl"), json.loads(status_path.read_text())
     for stale in [status_path, run_dir / "rounds.jsonl", run_dir / "checkpoint.json", *run_dir.glob("logs/*.log")]:
@@ -359,9 +361,10 @@ def holds_cell(summary):
         return "—"
     if summary["holds"]:
         return "yes"
+    dips = f"{summary['dips_after_reach']} round{'s' if summary['dips_after_reach'] > 1 else ''} below"
     if summary["stays_from"] is None:
-        return f"no (below at the end; {summary['dips_after_reach']} dips)"
-    return f"no ({summary['dips_after_reach']} dips; above from {summary['stays_from']})"
+        return f"no (below at the end; {dips})"
+    return f"no ({dips}; above from {summary['stays_from']})"
 
 
 def tune_markdown(tuning):
