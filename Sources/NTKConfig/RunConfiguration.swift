@@ -222,6 +222,10 @@ public struct RunConfiguration: Sendable {
         guard server.maxMessageBytes >= 1 << 16 else { throw serverNode.error("max_message_bytes", "must be at least 65536") }
         server.heartbeatInterval = try serverNode.double("heartbeat_seconds") ?? server.heartbeatInterval
         server.blockFormat = try serverNode.choice("block_format") ?? .factored
+        if let mb = try serverNode.double("memory_budget_mb") {
+            guard mb > 0 else { throw serverNode.error("memory_budget_mb", "must be > 0") }
+            options.memoryBudget = mb * 1e6
+        }
         server.blockDType = try serverNode.choice("block_dtype") ?? .f32
         guard [.f32, .f16, .bf16].contains(server.blockDType) else { throw serverNode.error("block_dtype", "must be f32, f16 or bf16") }
         if let c = try serverNode.section("curve") {

@@ -108,9 +108,12 @@ extension FederatedServer {
         var targets: [String: Matrix<Float>] = [:]
         // The dense path assembles the Gram while the other blocks are still on their way.
         let sizes = workers.map { registry.workers[$0]!.info.sampleCount }
-        let rows = sizes.reduce(0, +) * (config.linearization.kernel == .exact ? k : 1)
-        let dense = config.linearization.solver == .eigen || (config.linearization.solver == .auto && rows <= config.linearization.denseLimit)
-                    || config.linearization.kernel == .outputAveraged
+        let plan = config.linearization.plan(widths: arch.widths, sampleCount: sizes.reduce(0, +),
+                                             lanczosIterations: kernel?.lanczosIterations ?? 60)
+        record.solverPlan = plan.reason
+        let dense = plan.method == .dense
+        var options = config.linearization
+        options.solver = dense ? .eigen : .lanczos   // the plan is made once, here, for both the server and the solver
         var assembler = dense ? GramAssembler<Float>(partSizes: sizes, outputCount: k, kind: config.linearization.kernel) : nil
         let blocksStarted = ContinuousClock.now
         var gramSeconds = 0.0
@@ -159,8 +162,7 @@ extension FederatedServer {
         }
         // A Gram assembled without the missing workers' rows is incomplete: the solver forms it from the union.
         let gram = assembler?.isComplete == true ? assembler!.gram!.converted(to: Double.self) : nil
-        kernel = try LinearizedTraining(initialParameters: parameters, jacobian: union, targets: y,
-                                        options: config.linearization, gram: gram)
+        kernel = try LinearizedTraining(initialParameters: parameters, jacobian: union, targets: y, options: options, gram: gram)
         kernelWorkers = arrived
         beta = nil
     }

@@ -74,6 +74,8 @@ public struct RoundRecord: Codable, Sendable {
     public var bytesSent: Int
     /// Solver summary (dense/Lanczos, iterations, error estimate).
     public var solver: String
+    /// At a refresh: why dense or Lanczos (estimated seconds and memory of each, the budget).
+    public var solverPlan: String?
     public var seconds: Phases
     public var totalSeconds: Double
     /// When the round ended (ISO 8601, UTC); lets readers tell this run's rounds from an earlier run's.

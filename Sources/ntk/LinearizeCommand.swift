@@ -113,9 +113,9 @@ struct LinearizeCommand: PrecisionGenericCommand {
         options.ridge = ridge
         options.tolerance = tolerance
         let gramRows = kind == .exact ? m * k : m
-        if solver == .eigen || (solver == .auto && gramRows <= options.denseLimit) || kind == .outputAveraged {
-            try KernelCommand.checkFits(rows: gramRows, columns: gramRows, what: "the Gram H")
-        }
+        let plan = options.plan(widths: arch.widths, sampleCount: m)
+        log.info("solver: \(plan.reason)")
+        if plan.method == .dense { try KernelCommand.checkFits(rows: gramRows, columns: gramRows, what: "the Gram H") }
         if kind == .outputAveraged {
             log.warning("--kind averaged: the m × m output-averaged kernel is an APPROXIMATION of the exact mk × mk one at finite width")
         }

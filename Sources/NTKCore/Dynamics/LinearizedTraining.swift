@@ -10,7 +10,7 @@ public enum LossFunction: String, CaseIterable, Codable, Sendable {
 
 /// How `H` is used: dense eigendecomposition of the formed Gram, or Lanczos on `v ↦ Zᵀ(Z v)`.
 public enum KernelSolver: String, CaseIterable, Codable, Sendable {
-    /// Dense Gram below `LinearizationOptions.denseLimit` rows, Lanczos above.
+    /// Whichever `SolverPlan` estimates faster within the memory budget (and `denseLimit` rows).
     case auto
     /// Form `H` and eigendecompose it (Float64).
     case eigen
@@ -30,10 +30,22 @@ public struct LinearizationOptions: Sendable {
     public var ridge: Double = 0
     /// Relative tolerance of Lanczos (and of the cross-entropy ODE).
     public var tolerance: Double = 1e-8
-    /// Largest Gram (rows) the automatic solver forms and decomposes densely.
-    public var denseLimit: Int = 4000
+    /// Largest Gram (rows) the automatic solver may form and decompose densely (a cap on top of `SolverPlan`).
+    public var denseLimit: Int = Int.max
+    /// Bytes the dense path may use (`SolverPlan`): the Gram, its eigenvectors and workspace.
+    public var memoryBudget: Double = SolverPlan.defaultMemoryBudget
 
     public init() {}
+
+    /// The dense-or-Lanczos decision for `sampleCount` samples of a network of `widths`, with its reason.
+    public func plan(widths: [Int], sampleCount m: Int, lanczosIterations: Int = 60) -> SolverPlan {
+        let rows = kernel == .exact ? m * widths.last! : m
+        var solver = self.solver
+        if solver == .auto && rows > denseLimit && kernel == .exact { solver = .lanczos }
+        return SolverPlan(solver: solver, kernel: kernel, widths: widths, sampleCount: m, rows: rows, memoryBudget: memoryBudget,
+                          speed: .measured,
+                          lanczosIterations: lanczosIterations)
+    }
 }
 
 /// The linearized model `f_lin(x; θ) = f(x; θ_0) + ∇_θ f(x; θ_0)ᵀ(θ − θ_0)` trained in closed form (or by ODE).
@@ -53,6 +65,8 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
     public private(set) var report: String = ""
     /// The dense Gram (Float64) when the dense path is used: given (assembled as blocks arrived) or formed once.
     public private(set) var denseGram: Matrix<Double>?
+    /// Lanczos' Krylov dimension in the last solve (the next round's plan expects about as many).
+    public private(set) var lanczosIterations: Int?
     /// The Gram's eigenvalues after the last solve: all of them (dense path) or Lanczos' Ritz values.
     public private(set) var spectrum: KernelSpectrum?
     /// Its eigendecomposition, kept so that later solves on the same kernel cost only GEMVs.
@@ -129,15 +143,7 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
     }
 
     /// Whether this problem runs on the dense Gram.
-    public var usesDenseGram: Bool {
-        switch options.solver {
-        case .eigen: return true
-        case .lanczos: return options.kernel == .outputAveraged
-        case .auto:
-            let rows = options.kernel == .exact ? jacobian.columnCount : jacobian.sampleCount
-            return options.kernel == .outputAveraged || rows <= options.denseLimit
-        }
-    }
+    public var usesDenseGram: Bool { options.plan(widths: jacobian.architecture.widths, sampleCount: jacobian.sampleCount).method == .dense }
 
     /// Solves for every time at once, from `β = 0` or, to continue on the same kernel, from `start`
     /// (then every returned `β_t` is the total, `start` plus the new integration over `t`).
@@ -188,6 +194,7 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
                     throw DynamicsError.unstableLearningRate(eta: eta, bound: 2 / top)
                 }
                 betas = result.vectors.map { $0.map { $0 / Double(m) } }
+                lanczosIterations = result.iterations
                 report = "Lanczos on the exact kernel (\(jacobian.columnCount) columns), \(result.iterations) iterations, error estimate \(String(format: "%.1e", result.errorEstimates.max() ?? 0))"
             }
             return zip(times, betas).map { Solution(time: $0, coefficients: total($1), trainOutputs: trainOutputs(total($1))) }
