@@ -50,7 +50,8 @@ struct RunCommand: ParsableCommand {
                                    startedAt: started, target: target)
 
         var children: [(name: String, process: Process)] = []
-        func launch(_ tool: String, _ arguments: [String], log: URL, echo: ((String) -> Void)? = nil) throws -> Process {
+        func launch(_ tool: String, _ arguments: [String], log: URL, environment: [String: String] = ProcessInfo.processInfo.environment,
+                    echo: ((String) -> Void)? = nil) throws -> Process {
             let p = Process()
             p.executableURL = binaries.appendingPathComponent(tool)
             p.arguments = arguments
@@ -69,6 +70,7 @@ struct RunCommand: ParsableCommand {
                 p.standardError = handle
                 p.standardOutput = handle
             }
+            p.environment = environment
             try p.run()
             return p
         }
@@ -78,9 +80,10 @@ struct RunCommand: ParsableCommand {
             if verbose || Self.isWarningOrError(line) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
         children.append(("server", server))
+        let workerEnvironment = Self.workerEnvironment(workers: configuration.workers.count)
         for w in configuration.workers {
             children.append((w.name, try launch("ntk-worker", ["--config", config, "--name", w.name],
-                                                log: logs.appendingPathComponent("\(w.name).log"))))
+                                                log: logs.appendingPathComponent("\(w.name).log"), environment: workerEnvironment)))
         }
         print("started ntk-server and \(configuration.workers.count) workers (logs in \(logs.path))")
         print(progress.header)
@@ -109,6 +112,18 @@ struct RunCommand: ParsableCommand {
         }
         print(progress.summary(runID: configuration.runID, wallSeconds: Date().timeIntervalSince(started)))
         print("run directory: \(configuration.outputDirectory) (rounds.jsonl, weights.npz; `ntk report` draws it)")
+    }
+
+    /// The workers' environment on a shared machine. All workers compute their blocks at the same moment, so
+    /// each gets `cores / workers` OpenBLAS threads (at least one) instead of every core: W workers × all cores
+    /// threads would oversubscribe the machine. The server keeps every core: it computes alone, while the
+    /// workers wait. A value set by the environment is kept.
+    static func workerEnvironment(workers: Int) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        if environment["OPENBLAS_NUM_THREADS"] == nil {
+            environment["OPENBLAS_NUM_THREADS"] = String(max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, workers)))
+        }
+        return environment
     }
 
     /// A swift-log line (`<time> <level> <label>: …`) at warning level or above.
