@@ -54,12 +54,11 @@ public struct GramAssembler<Scalar: BLASScalar> {
         let rows = block.rows, cols = block.columns
         assembled.withUnsafeMutableBufferPointer { out in
             block.withUnsafeBufferPointer { b in
-                for i in 0..<rows {
-                    for j in 0..<cols {
-                        let v = b[i * cols + j]
-                        out[(r0 + i) * n + c0 + j] = v
-                        out[(c0 + j) * n + r0 + i] = v
-                    }
+                Scalar.copyMatrix(transpose: false, rows: rows, columns: cols, a: b.baseAddress!, lda: cols,
+                                  b: out.baseAddress! + r0 * n + c0, ldb: n)
+                if rowPart != columnPart {
+                    Scalar.copyMatrix(transpose: true, rows: rows, columns: cols, a: b.baseAddress!, lda: cols,
+                                      b: out.baseAddress! + c0 * n + r0, ldb: n)
                 }
             }
         }

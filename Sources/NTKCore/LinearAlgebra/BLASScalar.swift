@@ -21,6 +21,10 @@ public protocol BLASScalar: BinaryFloatingPoint & ElementwiseKernels & Sendable 
     static func dot(n: Int, x: UnsafePointer<Self>, incx: Int, y: UnsafePointer<Self>, incy: Int) -> Self
     /// `x ← α x`.
     static func scal(n: Int, alpha: Self, x: UnsafeMutablePointer<Self>)
+    /// `B ← A` or `B ← Aᵀ` (`transpose`), `A` rows × columns, both row-major with leading dimensions
+    /// (OpenBLAS' `omatcopy`: a blocked copy, not an element loop in Swift).
+    static func copyMatrix(transpose: Bool, rows: Int, columns: Int, a: UnsafePointer<Self>, lda: Int,
+                           b: UnsafeMutablePointer<Self>, ldb: Int)
     /// Eigenvalues (ascending) and eigenvectors of a symmetric n × n matrix, divide and conquer.
     /// `a` (column-major = row-major, it is symmetric) is overwritten by the eigenvectors, one per
     /// column in column-major order, i.e. one per *row* when read row-major. Returns the LAPACK info.
@@ -65,6 +69,10 @@ extension Double: BLASScalar {
     public static func scal(n: Int, alpha: Double, x: UnsafeMutablePointer<Double>) {
         cblas_dscal(Int32(n), alpha, x, 1)
     }
+    public static func copyMatrix(transpose: Bool, rows: Int, columns: Int, a: UnsafePointer<Double>, lda: Int,
+                                  b: UnsafeMutablePointer<Double>, ldb: Int) {
+        cblas_domatcopy(CblasRowMajor, op(transpose), Int32(rows), Int32(columns), 1, a, Int32(lda), b, Int32(ldb))
+    }
     public static func syevd(n: Int, a: UnsafeMutablePointer<Double>, w: UnsafeMutablePointer<Double>) -> Int32 {
         LAPACKE_dsyevd(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "L")), Int32(n), a, Int32(n), w)
     }
@@ -105,6 +113,10 @@ extension Float: BLASScalar {
     }
     public static func scal(n: Int, alpha: Float, x: UnsafeMutablePointer<Float>) {
         cblas_sscal(Int32(n), alpha, x, 1)
+    }
+    public static func copyMatrix(transpose: Bool, rows: Int, columns: Int, a: UnsafePointer<Float>, lda: Int,
+                                  b: UnsafeMutablePointer<Float>, ldb: Int) {
+        cblas_somatcopy(CblasRowMajor, op(transpose), Int32(rows), Int32(columns), 1, a, Int32(lda), b, Int32(ldb))
     }
     /// `LAPACKE_ssyevd` under-sizes its workspace for n ≳ 2900 in LAPACKE 3.11 (DESIGN.md §4),
     /// so the workspace is sized here from the documented formula and passed to the `_work` variant.
