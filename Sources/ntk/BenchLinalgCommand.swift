@@ -12,21 +12,22 @@ struct BenchLinalgCommand: ParsableCommand {
         commandName: "linalg",
         abstract: "Time GEMM peak, Gram from factored blocks, eigendecomposition and Lanczos (OpenBLAS/LAPACK).",
         discussion: """
-        Sections, in this order (each time is the best of --repeat runs; GEMM-shaped \
-        operations get one untimed warm-up first):
-          peak     sgemm and dgemm n×n×n (--peak-size): the machine's measured peak,
-                   the reference of every "fraction of peak" below (always measured).
-          gram     per-layer Gram pieces in Float32 for every --gram-rows × --gram-widths:
-                   SYRK (upper triangle of A Aᵀ, as the server computes X Xᵀ and Δ Δᵀ)
-                   and GEMM A Bᵀ (a cross block between two workers' parts); then the
-                   whole exact Gram of a FactoredJacobian (--network, --samples; the
-                   forward/backward pass is not timed).
-          eigen    SymmetricEigen (ssyevd with our workspace, dsyevd) on a kernel-like
-                   matrix K = A Aᵀ/n + diag(0, 1/n, …, (n−1)/n), A n×n Gaussian (seeded),
-                   for every --sizes, in Float32 and Float64.
-          lanczos  LanczosSpectralFilter (tolerance --tolerance, Float64) computing
-                   φ_τ(K) r for every τ in --times (gradient-flow filter) on the same K,
-                   and the dense route for the same output (dsyevd + filter).
+        Sections, in this order (each time is the best of --repeat runs; \
+        GEMM-shaped operations get one untimed warm-up first):
+          peak     sgemm and dgemm n×n×n (--peak-size): the measured peak that
+                   every "% of peak" refers to (always measured).
+          gram     Float32 Gram pieces for every --gram-rows × --gram-widths:
+                   SYRK (upper triangle of A Aᵀ, as the server computes X Xᵀ
+                   and Δ Δᵀ) and GEMM A Bᵀ (a cross block between two parts);
+                   then the whole exact Gram of a FactoredJacobian (--network,
+                   --samples; forward and backward passes not timed).
+          eigen    SymmetricEigen (ssyevd with our workspace, dsyevd), Float32
+                   and Float64, for every --sizes, on a kernel-like matrix
+                   K = A Aᵀ/n + diag(0, 1/n, …, (n−1)/n), A n×n Gaussian.
+          lanczos  LanczosSpectralFilter (Float64, --tolerance): φ_τ(K) r for
+                   every τ in --times (gradient-flow filter) on the same K;
+                   and the dense route to the same output (dsyevd + filter).
+
         GFLOP/s use the textbook counts: GEMM 2mnk, SYRK n(n+1)k, whole Gram the sum \
         of its SYRKs. --save-matrices DIR writes each K (eigen-f32-N.npy, \
         eigen-f64-N.npy) and Lanczos right-hand side (lanczos-rhs-N.npy) so that \
