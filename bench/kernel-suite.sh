@@ -3,7 +3,9 @@
 # neural-tangents implementation and PyTorch torch.func, over a grid of cases
 # (MLP × samples × kernel), each case by bench/kernel.sh. Prints one Markdown
 # table: seconds (best of R) per implementation, the fastest peer, ratio =
-# fastest peer / ours, the OpenBLAS core ours used and its sgemm GFLOP/s.
+# fastest peer / ours, ours' best run split into factors (forward + backward)
+# and Gram (with the Gram's SYRK GFLOP/s), the OpenBLAS core ours used and the
+# sgemm GFLOP/s it measured in the same process.
 #
 # usage: bench/kernel-suite.sh [--nets "64,512,512,1 784,1024,1024,10"] [--samples "1000 4000"]
 #                              [--kernels "exact averaged"] [--peers all] [--timeout 600]
@@ -46,7 +48,7 @@ while [[ $# -gt 0 ]]; do
     --jsonl) jsonl="$2"; shift 2 ;;
     --reuse-peers) reuse="$2"; shift 2 ;;
     --skip-build) build=0; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "kernel-suite.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -103,8 +105,8 @@ def cell(row):
     return f"{word} [{len(notes)}]"
 
 print("| MLP | N | kernel | ours (s) | nt structured | nt jacobian | nt ntvp | torch jacobian | torch ntvp "
-      "| fastest peer | peer / ours | OpenBLAS core | sgemm GFLOP/s |")
-print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|")
+      "| fastest peer | peer / ours | ours: factors + Gram (s), Gram GFLOP/s | OpenBLAS core | sgemm GFLOP/s |")
+print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|---:|")
 for c in cases:
     ours = c["ours"]
     by_name = {(p.get("peer", "neural-tangents"), p.get("impl")): p for p in c["peers"]}
@@ -113,9 +115,11 @@ for c in cases:
     base = seconds(ours)
     ratio = f"{best[0] / base:.2f}" if best and base else "–"
     gflops = ours.get("sgemm_gflops")
+    split = (f"{ours['factors_seconds']:.3g} + {ours['gram_seconds']:.3g}, {ours['gram_gflops']:.0f}"
+             if seconds(ours) is not None and "gram_seconds" in ours else "–")
     print(f"| {c['widths'].replace(',', '-')} | {c['samples']} | {c['kernel']} | {cell(ours)} | "
           + " | ".join(cell(by_name.get(k)) for k in columns)
-          + f" | {best[1] if best else '–'} | {ratio} | {ours.get('openblas_core', '?')} | "
+          + f" | {best[1] if best else '–'} | {ratio} | {split} | {ours.get('openblas_core', '?')} | "
           + (f"{gflops:.0f}" if isinstance(gflops, (int, float)) else "–") + " |")
 print()
 print("Seconds: best of the timed runs after one untimed warm-up (neural-tangents: the warm-up includes "

@@ -18,10 +18,16 @@ struct BenchKernelCommand: ParsableCommand {
         the GFLOP/s of an sgemm 2048×2048×2048 measured in the same process as \
         a reference for the machine's speed.
 
+        The best run is also split into its two phases: the factors \
+        (forward and backward passes) and the Gram from the factors, with the \
+        Gram's GFLOP/s by the textbook count of its SYRKs, to compare with \
+        the sgemm reference.
+
         With --json the last line on stdout is one JSON object (seconds):
           {"impl": "ntk-swift factored", "kernel": "averaged",
            "widths": [64, 512, 512, 1], "samples": 1000, "seconds": best,
-           "median": ..., "runs": [...], "openblas_core": "SkylakeX",
+           "median": ..., "runs": [...], "factors_seconds": ...,
+           "gram_seconds": ..., "gram_gflops": ..., "openblas_core": "SkylakeX",
            "threads": 2, "sgemm_gflops": ..., ...}
         and the human-readable lines go to stderr.
         """)
@@ -68,6 +74,11 @@ struct BenchKernelCommand: ParsableCommand {
         let seconds: Double
         let median: Double
         let runs: [Double]
+        /// The best run's forward + backward passes (the factors) and Gram assembly, seconds.
+        let factorsSeconds: Double
+        let gramSeconds: Double
+        /// Textbook flops of the Gram's SYRKs over `gramSeconds`.
+        let gramGflops: Double
         let openblasCore: String
         let threads: Int
         let sgemmGflops: Double
@@ -88,26 +99,29 @@ struct BenchKernelCommand: ParsableCommand {
                                    elements: rng.fill(samples * architecture.inputDimension))
         let network = MLP<Float>(architecture: architecture, seed: seed)
 
-        func once() throws -> Double {
-            try Console.timed {
-                let jacobian = try FactoredJacobian(network: network, inputs: inputs)
-                return jacobian.gram(kernel)
-            }.seconds
+        func once() throws -> (factors: Double, gram: Double) {
+            let jacobian = try Console.timed { try FactoredJacobian(network: network, inputs: inputs) }
+            return (jacobian.seconds, Console.timed { jacobian.value.gram(kernel) }.seconds)
         }
         _ = try once()  // warm-up: first-touch page faults and OpenBLAS thread start-up are not the kernel's cost
-        let runs = try (0..<`repeat`).map { _ in try once() }
+        let phases = try (0..<`repeat`).map { _ in try once() }
+        let runs = phases.map { $0.factors + $0.gram }
+        let best = phases[runs.firstIndex(of: runs.min()!)!]
+        let gramGflops = Self.gramFlops(widths: parsed, samples: samples, kind: kernel) / best.gram / 1e9
         let sorted = runs.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         let gflops = Self.sgemmGFLOPS(size: 2048)
 
         let result = Result(impl: "ntk-swift factored", kernel: kernel.rawValue, widths: parsed, samples: samples,
-                            seconds: sorted[0], median: median, runs: runs, openblasCore: BLASRuntime.coreName,
+                            seconds: sorted[0], median: median, runs: runs, factorsSeconds: best.factors,
+                            gramSeconds: best.gram, gramGflops: gramGflops, openblasCore: BLASRuntime.coreName,
                             threads: BLASRuntime.threadCount, sgemmGflops: gflops, precision: "float32",
                             activation: activation.rawValue)
         let shape = kernel == .exact ? "\(side)×\(side) exact" : "\(side)×\(side) averaged (approximation)"
         let lines = [
             "empirical NTK Gram from inputs (forward + backward + Gram), MLP \(ModelOptions.spelled(parsed)) \(activation.rawValue), m = \(samples), \(shape), float32",
             "best \(Console.format(sorted[0], "%.4f")) s, median \(Console.format(median, "%.4f")) s over \(`repeat`) runs (after 1 warm-up)",
+            "best run: factors (forward + backward) \(Console.format(best.factors, "%.4f")) s, Gram \(Console.format(best.gram, "%.4f")) s (\(Console.format(gramGflops, "%.1f")) GFLOP/s in its SYRKs)",
             "machine reference: sgemm 2048³ at \(Console.format(gflops, "%.1f")) GFLOP/s; OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threadCount) threads",
         ]
         if json {
@@ -115,6 +129,16 @@ struct BenchKernelCommand: ParsableCommand {
             print(try Console.jsonLine(result))
         } else {
             for line in lines { print(line) }
+        }
+    }
+
+    /// Textbook flops of the Gram's SYRKs: per layer `X Xᵀ` (m² n_{ℓ−1}) and `Δ Δᵀ` ((mk)² n_ℓ exact,
+    /// m² k n_ℓ averaged), each `rows² · columns` for the triangle (as `ntk bench linalg` counts them).
+    static func gramFlops(widths: [Int], samples m: Int, kind: KernelKind) -> Double {
+        let k = Double(widths.last!), m = Double(m)
+        let rows = kind == .exact ? m * k : m, perRow = kind == .exact ? 1 : k
+        return (1..<widths.count).reduce(0) { sum, l in
+            sum + m * m * Double(widths[l - 1]) + rows * rows * perRow * Double(widths[l])
         }
     }
 
