@@ -117,12 +117,24 @@ extension FederatedServer {
         var assembler = dense ? GramAssembler<Float>(partSizes: sizes, outputCount: k, kind: config.linearization.kernel) : nil
         let blocksStarted = ContinuousClock.now
         var gramSeconds = 0.0
+        // Dense blocks beyond half the memory budget (the other half is the solver's) go to memory-mapped files.
+        var heldBytes = 0.0, spilledBytes = 0
+        let spillDirectory = outputDirectory.appendingPathComponent("spill")
         let arrived = try collect(.block, round: round, from: workers) { name, message in
             let block = try message.payload(Block.self)
             let jacobian: any JacobianOperator<Float>, y: Matrix<Float>
             switch block.body.format {
             case .factored: (jacobian, y) = try block.factoredJacobian(architecture: arch, as: Float.self)
-            case .dense: (jacobian, y) = try block.jacobianBlock(architecture: arch, as: Float.self)
+            case .dense:
+                let bytes = Double(block.body.sampleCount * block.body.outputCount * arch.parameterCount * MemoryLayout<Float>.size)
+                if heldBytes + bytes > options.memoryBudget / 2 {
+                    let mapped = try block.mappedJacobianBlock(architecture: arch, directory: spillDirectory)
+                    (jacobian, y) = (mapped.block, mapped.targets)
+                    spilledBytes += mapped.block.byteCount
+                } else {
+                    (jacobian, y) = try block.jacobianBlock(architecture: arch, as: Float.self)
+                    heldBytes += bytes
+                }
             }
             let announced = registry.workers[name]!.info.sampleCount
             guard jacobian.sampleCount == announced else {
@@ -138,6 +150,9 @@ extension FederatedServer {
             }
         }
         record.seconds.blocks = (ContinuousClock.now - blocksStarted).seconds
+        if spilledBytes > 0 {
+            record.solverPlan = (record.solverPlan ?? "") + "; \(spilledBytes / 1_000_000) MB of dense blocks memory-mapped from \(spillDirectory.path) (over half the memory budget)"
+        }
         record.seconds.transfer = max(0, record.seconds.blocks - record.seconds.workerCompute)
         record.seconds.gram = gramSeconds
         guard !arrived.isEmpty else { throw ServerError.noBlocks("round \(round): no worker delivered a block") }

@@ -50,6 +50,20 @@ final class InProcessFederationTests: XCTestCase {
         XCTAssertLessThan(relativeDistance(weights["bf16"]!, weights["f32"]!), 1e-2)
     }
 
+    func testDenseBlocksOverTheMemoryBudgetAreMemoryMappedAndGiveTheSameWeights() throws {
+        var weights: [[Float]] = []
+        for budget in ["", "  memory_budget_mb: 1"] {
+            let out = temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: out) }
+            let config = try digitsConfig(workers: 2, rounds: 2, server: "  block_format: dense\n\(budget)", output: out)
+            let (server, _) = try runInProcess(config)
+            weights.append(server.parameters.flattened)
+            let plan = server.history[0].solverPlan ?? ""
+            XCTAssertEqual(plan.contains("memory-mapped"), !budget.isEmpty, plan)
+        }
+        XCTAssertLessThan(relativeDistance(weights[1], weights[0]), 1e-6)
+    }
+
     func testRefreshEveryOtherRoundKeepsIntegratingOnTheLastKernel() throws {
         let out = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }

@@ -1,3 +1,4 @@
+import Foundation
 import NTKCore
 
 /// Worker → server: everything the server needs from one shard at the round's θ.
@@ -170,6 +171,27 @@ public struct Block: WirePayload {
     /// The dense block as a `JacobianBlock`, checked against the architecture, and the targets.
     public func jacobianBlock<S: BLASScalar & WireScalar>(architecture: MLPArchitecture, as type: S.Type = S.self) throws
         -> (block: JacobianBlock<S>, targets: Matrix<S>) {
+        let z = try checkedDense(architecture)
+        do {
+            let b = try JacobianBlock(architecture: architecture, columnsAsRows: z.matrix(as: S.self), outputs: outputs.matrix(as: S.self))
+            return (b, try targets.matrix(as: S.self))
+        } catch let e as ModelError {
+            throw WireError.invalidPayload("block: \(e)")
+        }
+    }
+
+    /// The dense block written to a memory-mapped file in `directory` instead of memory (Float32), and the targets.
+    public func mappedJacobianBlock(architecture: MLPArchitecture, directory: URL) throws -> (block: MappedJacobianBlock<Float>, targets: Matrix<Float>) {
+        let z = try checkedDense(architecture)
+        let block = try MappedJacobianBlock<Float>(architecture: architecture, outputs: outputs.matrix(as: Float.self), directory: directory) { sink in
+            // f32 frames go to the file as they are; f64/f16/bf16 ones are converted first.
+            try z.withUnsafeElements(as: Float.self) { try sink(UnsafeRawBufferPointer($0)) }
+        }
+        return (block, try targets.matrix(as: Float.self))
+    }
+
+    /// `Z` checked against the architecture (format, shape, dtype).
+    private func checkedDense(_ architecture: MLPArchitecture) throws -> TypedArray {
         guard body.format == .dense, let z = dense else { throw WireError.invalidPayload("block: format is \(body.format.rawValue), not dense") }
         try architecture.checkedForWire()
         let m = body.sampleCount, k = body.outputCount
@@ -179,11 +201,6 @@ public struct Block: WirePayload {
             throw WireError.shapeMismatch(array: "u", expected: [m, architecture.outputCount], got: outputs.shape)
         }
         try z.expect(shape: [mk, architecture.parameterCount], dtypes: [.f32, .f64, .f16, .bf16])
-        do {
-            let b = try JacobianBlock(architecture: architecture, columnsAsRows: z.matrix(as: S.self), outputs: outputs.matrix(as: S.self))
-            return (b, try targets.matrix(as: S.self))
-        } catch let e as ModelError {
-            throw WireError.invalidPayload("block: \(e)")
-        }
+        return z
     }
 }
