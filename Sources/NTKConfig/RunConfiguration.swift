@@ -65,6 +65,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var blockFormat: BlockFormat = .factored
     /// The dtype blocks' factors (or `Z`) travel in: f32, or f16/bf16 for half the bytes and fewer digits.
     public var blockDType: DType = .f32
+    /// Candidate weights for the time search: f32 weights, or (default) steps from the round's weights in f16/bf16.
+    public var candidateDType: DType = .f16
     public var curve: CurveSettings? = nil
 }
 
@@ -228,6 +230,8 @@ public struct RunConfiguration: Sendable {
         }
         server.blockDType = try serverNode.choice("block_dtype") ?? .f32
         guard [.f32, .f16, .bf16].contains(server.blockDType) else { throw serverNode.error("block_dtype", "must be f32, f16 or bf16") }
+        server.candidateDType = try serverNode.choice("candidate_dtype") ?? server.candidateDType
+        guard [.f32, .f16, .bf16].contains(server.candidateDType) else { throw serverNode.error("candidate_dtype", "must be f32, f16 or bf16") }
         if let c = try serverNode.section("curve") {
             guard let key = try c.string("secret_key") else { throw c.error(nil, "missing 'secret_key'") }
             server.curve = CurveSettings(secretKeyFile: resolve(key), authorizedKeyFiles: (try c.strings("authorized_keys") ?? []).map(resolve))

@@ -198,7 +198,10 @@ extension FederatedServer {
             break
         }
         // One exchange: candidate weights out, loss sums back (for metrics when t is already chosen).
-        let candidates = try Candidates(times: asked.map(\.time), parameters: asked.map { kernel!.parameters($0.coefficients) })
+        let weights = asked.map { kernel!.parameters($0.coefficients) }
+        let candidates = config.server.candidateDType == .f32
+            ? try Candidates(times: asked.map(\.time), parameters: weights)
+            : try Candidates(times: asked.map(\.time), parameters: weights, stepsFrom: parameters, dtype: config.server.candidateDType)
         currentCandidates = (round, candidates)
         for worker in registry.ordered where workers.contains(worker.name) {
             try? mailbox.send(candidates, to: worker.peer, workerID: worker.id, round: round)

@@ -42,7 +42,7 @@ extension MLPParameters where Scalar: WireScalar {
     /// Parameters from one flat θ array of P values (f32 or f64), checked against the architecture.
     public init(flat array: TypedArray, architecture: MLPArchitecture) throws {
         try architecture.checkedForWire()
-        try array.expect(shape: [architecture.parameterCount], dtypes: [.f32, .f64])
+        try array.expect(shape: [architecture.parameterCount], dtypes: [.f32, .f64, .f16, .bf16])
         let theta = try array.elements(as: Scalar.self)
         self = MLPParameters(zerosFor: architecture).reshaping(theta)
     }

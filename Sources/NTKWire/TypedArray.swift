@@ -54,8 +54,13 @@ public struct TypedArray: Sendable {
     /// Internal use: a matrix under a name that is valid by construction.
     /// A Float matrix rounded to a 16-bit dtype (`.f16`, `.bf16`): half the bytes.
     public init(name: String, narrowing matrix: Matrix<Float>, to dtype: DType) throws {
-        let bits = matrix.elements.withUnsafeBufferPointer { NarrowFloat.encode($0, as: dtype) }
-        try self.init(name: name, dtype: dtype, shape: [matrix.rows, matrix.columns], frame: Frame(array: bits))
+        try self.init(name: name, narrowing: matrix.elements, to: dtype, shape: [matrix.rows, matrix.columns])
+    }
+
+    /// Float values rounded to a 16-bit dtype (`.f16`, `.bf16`), with the given shape (default: a vector).
+    public init(name: String, narrowing values: [Float], to dtype: DType, shape: [Int]? = nil) throws {
+        let bits = values.withUnsafeBufferPointer { NarrowFloat.encode($0, as: dtype) }
+        try self.init(name: name, dtype: dtype, shape: shape ?? [values.count], frame: Frame(array: bits))
     }
 
     init<S: BLASScalar & WireScalar>(trusted name: String, _ matrix: Matrix<S>) {

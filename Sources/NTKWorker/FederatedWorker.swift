@@ -27,6 +27,8 @@ public final class FederatedWorker {
     private var runID: UInt64 = 0
     private var lastHeard = ContinuousClock.now
     private var warnedSilence = false
+    /// The current round's weights: candidates may arrive as steps from them.
+    private var roundStart: (round: UInt64, parameters: MLPParameters<Float>)?
     /// The server chunks θ and candidates larger than its message limit (§9): rebuilt here.
     private let reassembler = Reassembler<Int>()
     /// Rounds whose block this worker sent (for tests and logs).
@@ -164,7 +166,9 @@ public final class FederatedWorker {
         let start = try message.payload(RoundStart.self)
         let round = message.header.round
         try adopt(start.body.featureStandardization)
-        let network = try MLP(architecture: architecture, parameters: start.parameters(architecture: architecture, as: Float.self))
+        let theta = try start.parameters(architecture: architecture, as: Float.self)
+        roundStart = (round, theta)
+        let network = try MLP(architecture: architecture, parameters: theta)
         if start.body.evaluate, let heldOut {
             try send(EvaluationReport(heldOut: try lossSummary(network, heldOut)), round: round)
         }
@@ -197,7 +201,8 @@ public final class FederatedWorker {
     private func evaluateCandidates(_ message: Message) throws {
         guard let architecture = welcome?.architecture else { return }
         let candidates = try message.payload(Candidates.self)
-        let losses = try candidates.parameters(architecture: architecture, as: Float.self).map { p in
+        let base = roundStart.flatMap { $0.round == message.header.round ? $0.parameters : nil }
+        let losses = try candidates.parameters(architecture: architecture, roundStart: base, as: Float.self).map { p in
             try lossSummary(MLP(architecture: architecture, parameters: p), shard)
         }
         try send(CandidateLosses(losses: losses), round: message.header.round)

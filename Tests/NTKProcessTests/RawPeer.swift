@@ -93,10 +93,11 @@ final class RawPeer {
         return try Block(factored: FactoredJacobian(network: network, inputs: shard.inputs), targets: shard.targets)
     }
 
-    /// The honest candidate losses (as `ntk-worker` computes them: mse sums over the shard).
-    func losses(for candidates: Candidates) throws -> CandidateLosses {
+    /// The honest candidate losses (as `ntk-worker` computes them: mse sums over the shard); candidates that
+    /// are steps are added to the round's weights `roundStart`.
+    func losses(for candidates: Candidates, roundStart: MLPParameters<Float>) throws -> CandidateLosses {
         let m = shard.inputs.rows, k = architecture.outputCount
-        return CandidateLosses(losses: try candidates.parameters(architecture: architecture, as: Float.self).map { p in
+        return CandidateLosses(losses: try candidates.parameters(architecture: architecture, roundStart: roundStart, as: Float.self).map { p in
             let out = try MLP(architecture: architecture, parameters: p)(shard.inputs).elements.map(Double.init)
             let e = Evaluation(outputs: out, targets: shard.targets.elements.map(Double.init), outputCount: k, loss: .mse)
             return LossSummary(lossSum: e.loss * Double(m), sampleCount: m, correctCount: Int((e.accuracy * Double(m)).rounded()))
@@ -108,12 +109,11 @@ final class RawPeer {
     func playRound(_ start: Message) throws -> UInt64 {
         let round = start.header.round
         let payload = try start.payload(RoundStart.self)
-        if payload.body.refresh {
-            try send(block(at: payload.parameters(architecture: architecture, as: Float.self)), round: round)
-        }
+        let theta = try payload.parameters(architecture: architecture, as: Float.self)
+        if payload.body.refresh { try send(block(at: theta), round: round) }
         let candidates = try next(.candidates)
         precondition(candidates.header.round == round)
-        try send(losses(for: candidates.payload(Candidates.self)), round: round)
+        try send(losses(for: candidates.payload(Candidates.self), roundStart: theta), round: round)
         return round
     }
 }

@@ -154,6 +154,20 @@ final class PayloadTests: XCTestCase {
         assertThrowsWire(try back.parameters(architecture: other, as: Float.self)) {
             $0 == .shapeMismatch(array: "theta0", expected: [other.parameterCount], got: [arch.parameterCount])
         }
+        // Steps from the round's weights in 16 bits: half the bytes, the weights back to f16 precision of the step.
+        let steps = try Candidates(times: [0.5, 2], parameters: [net.parameters, shifted], stepsFrom: net.parameters, dtype: .f16)
+        let (stepsBack, stepsMessage) = try roundTrip(steps)
+        XCTAssertEqual(stepsMessage.arrays.map(\.dtype), [.f16, .f16])
+        XCTAssertEqual(stepsBack.body.relativeToRoundStart, true)
+        let rebuilt = try stepsBack.parameters(architecture: arch, roundStart: net.parameters, as: Float.self)
+        XCTAssertEqual(rebuilt[0], net.parameters, "a zero step is exact")
+        let step = zip(shifted.flattened, net.parameters.flattened).map { Double($0 - $1) }
+        let error = zip(rebuilt[1].flattened, shifted.flattened).map { Double($0 - $1) }
+        XCTAssertLessThan(error.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-3 * step.map { $0 * $0 }.reduce(0, +).squareRoot())
+        assertThrowsWire(try stepsBack.parameters(architecture: arch, as: Float.self)) { if case .invalidPayload = $0 { return true }; return false }
+        // Weights (not steps) never travel in 16 bits.
+        let narrowWeights = try Message(type: .candidates, body: Candidates.Body(times: [1]), arrays: [stepsMessage.arrays[0]])
+        assertThrowsWire(try narrowWeights.payload(Candidates.self)) { if case .dtypeMismatch = $0 { return true }; return false }
     }
 
     func testCandidateLossesAndEvaluation() throws {

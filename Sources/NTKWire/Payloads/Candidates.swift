@@ -3,8 +3,10 @@ import NTKCore
 /// Server → worker: candidate weights θ_t, one per integration time t; the worker answers `CandidateLosses`.
 ///
 /// Each candidate is one flat array `theta{i}` of P values in `MLPParameters.flattened` order (W1
-/// row-major, b1, W2, …). Full vectors rather than the few directions they are built from: it keeps
-/// third-party workers trivial, and C candidates cost C·P·4 bytes, small next to a block.
+/// row-major, b1, W2, …): the weights θ_t themselves (f32/f64), or, with `relativeToRoundStart`, the step
+/// `θ_t − θ_r` from the round's `roundStart` weights, which may travel in 16 bits (f16/bf16: half the bytes;
+/// the rounding of a step is far below what separates two candidates' losses). Full vectors rather than
+/// the few directions they are built from: it keeps third-party workers trivial.
 public struct Candidates: WirePayload {
     /// Most candidates in one message.
     public static let maxCount = 1024
@@ -13,8 +15,13 @@ public struct Candidates: WirePayload {
     public struct Body: Codable, Equatable, Sendable {
         /// Integration time t of each candidate (in the server's convention; informational for workers).
         public var times: [Double]
+        /// The arrays are steps from the round's `roundStart` weights, not weights.
+        public var relativeToRoundStart: Bool?
 
-        public init(times: [Double]) { self.times = times }
+        public init(times: [Double], relativeToRoundStart: Bool? = nil) {
+            self.times = times
+            self.relativeToRoundStart = relativeToRoundStart
+        }
     }
 
     public static let messageType = MessageType.candidates
@@ -33,6 +40,19 @@ public struct Candidates: WirePayload {
         })
     }
 
+    /// Candidates as steps from `base` (the round's weights), in `dtype` (f32, f16 or bf16).
+    public init(times: [Double], parameters: [MLPParameters<Float>], stepsFrom base: MLPParameters<Float>, dtype: DType) throws {
+        guard times.count == parameters.count else {
+            throw WireError.invalidPayload("candidates: \(times.count) times for \(parameters.count) parameter sets")
+        }
+        let origin = base.flattened
+        let arrays = try parameters.enumerated().map { i, p -> TypedArray in
+            let step = zip(p.flattened, origin).map { $0 - $1 }
+            return dtype == .f32 ? try TypedArray(name: "theta\(i)", step) : try TypedArray(name: "theta\(i)", narrowing: step, to: dtype)
+        }
+        try self.init(body: Body(times: times, relativeToRoundStart: true), arrays: arrays)
+    }
+
     public init(body: Body, arrays: [TypedArray]) throws {
         guard body.times.count == arrays.count else {
             throw WireError.invalidPayload("candidates: \(body.times.count) times but \(arrays.count) arrays")
@@ -45,7 +65,8 @@ public struct Candidates: WirePayload {
         }
         for (i, a) in arrays.enumerated() {
             guard a.name == "theta\(i)" else { throw WireError.missingArray("theta\(i)") }
-            guard a.dtype == .f32 || a.dtype == .f64 else { throw WireError.dtypeMismatch(array: a.name, expected: [.f32, .f64], got: a.dtype) }
+            let allowed: [DType] = body.relativeToRoundStart == true ? [.f32, .f64, .f16, .bf16] : [.f32, .f64]
+            guard allowed.contains(a.dtype) else { throw WireError.dtypeMismatch(array: a.name, expected: allowed, got: a.dtype) }
             guard a.shape.count == 1, a.shape == arrays[0].shape else {
                 throw WireError.shapeMismatch(array: a.name, expected: [arrays[0].shape.first ?? -1], got: a.shape)
             }
@@ -57,8 +78,13 @@ public struct Candidates: WirePayload {
     /// The candidate times.
     public var times: [Double] { body.times }
 
-    /// The candidates as parameters, checked against the architecture.
-    public func parameters<S: BLASScalar & WireScalar>(architecture: MLPArchitecture, as type: S.Type = S.self) throws -> [MLPParameters<S>] {
-        try thetas.map { try MLPParameters<S>(flat: $0, architecture: architecture) }
+    /// The candidates as parameters, checked against the architecture; steps are added to `roundStart`,
+    /// the round's weights (required when the candidates are steps).
+    public func parameters<S: BLASScalar & WireScalar>(architecture: MLPArchitecture, roundStart: MLPParameters<S>? = nil,
+                                                       as type: S.Type = S.self) throws -> [MLPParameters<S>] {
+        let values = try thetas.map { try MLPParameters<S>(flat: $0, architecture: architecture) }
+        guard body.relativeToRoundStart == true else { return values }
+        guard let roundStart else { throw WireError.invalidPayload("candidates: steps from the round's weights, but no roundStart was received for this round") }
+        return values.map { roundStart.adding($0) }
     }
 }
