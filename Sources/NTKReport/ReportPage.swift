@@ -72,7 +72,7 @@ public struct ReportPage: Sendable {
     private func lossSection() -> String {
         section("Loss", [
             figure(ReportFigures.trainingLoss(runs)?.svg(), missing: "No run recorded a training loss.",
-                   caption: "Loss of the network at the round's new θ over all workers' samples."),
+                   caption: "NTK: loss of the network at the round's new θ over all workers' samples. FedAvg: mean loss of the workers' local models before averaging."),
             figure(ReportFigures.testLoss(runs)?.svg(), missing: "No run recorded a test loss.",
                    caption: "Loss on the server's held-out set; same axis as the training loss."),
         ])

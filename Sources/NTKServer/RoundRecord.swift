@@ -57,7 +57,8 @@ public struct RoundRecord: Codable, Sendable {
     public var time: Double
     /// Every candidate's training loss (nonlinear or linearized, per the selection rule).
     public var candidateLosses: [Double]
-    /// Training loss and accuracy of the real network at the new θ over all workers that reported.
+    /// Training loss and accuracy of the real network at the new θ over all workers that reported
+    /// (FedAvg: of the workers' local models before averaging).
     public var trainLoss: Double?
     public var trainAccuracy: Double?
     /// The server's held-out set.
