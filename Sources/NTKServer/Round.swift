@@ -117,25 +117,11 @@ extension FederatedServer {
         var assembler = dense ? GramAssembler<Float>(partSizes: sizes, outputCount: k, kind: config.linearization.kernel) : nil
         let blocksStarted = ContinuousClock.now
         var gramSeconds = 0.0
-        // Dense blocks beyond half the memory budget (the other half is the solver's) go to memory-mapped files.
-        var heldBytes = 0.0, spilledBytes = 0
-        let spillDirectory = outputDirectory.appendingPathComponent("spill")
+        var intake = BlockIntake(architecture: arch, memoryLimit: options.memoryBudget / 2,
+                                 spillDirectory: outputDirectory.appendingPathComponent("spill"))
         let arrived = try collect(.block, round: round, from: workers) { name, message in
             let block = try message.payload(Block.self)
-            let jacobian: any JacobianOperator<Float>, y: Matrix<Float>
-            switch block.body.format {
-            case .factored: (jacobian, y) = try block.factoredJacobian(architecture: arch, as: Float.self)
-            case .dense:
-                let bytes = Double(block.body.sampleCount * block.body.outputCount * arch.parameterCount * MemoryLayout<Float>.size)
-                if heldBytes + bytes > options.memoryBudget / 2 {
-                    let mapped = try block.mappedJacobianBlock(architecture: arch, directory: spillDirectory)
-                    (jacobian, y) = (mapped.block, mapped.targets)
-                    spilledBytes += mapped.block.byteCount
-                } else {
-                    (jacobian, y) = try block.jacobianBlock(architecture: arch, as: Float.self)
-                    heldBytes += bytes
-                }
-            }
+            let (jacobian, y) = try intake.accept(block)
             let announced = registry.workers[name]!.info.sampleCount
             guard jacobian.sampleCount == announced else {
                 throw WireError.invalidPayload("block has \(jacobian.sampleCount) samples, \(name) registered \(announced)")
@@ -150,9 +136,7 @@ extension FederatedServer {
             }
         }
         record.seconds.blocks = (ContinuousClock.now - blocksStarted).seconds
-        if spilledBytes > 0 {
-            record.solverPlan = (record.solverPlan ?? "") + "; \(spilledBytes / 1_000_000) MB of dense blocks memory-mapped from \(spillDirectory.path) (over half the memory budget)"
-        }
+        if let note = intake.note { record.solverPlan = [record.solverPlan, note].compactMap { $0 }.joined(separator: "; ") }
         record.seconds.transfer = max(0, record.seconds.blocks - record.seconds.workerCompute)
         record.seconds.gram = gramSeconds
         guard !arrived.isEmpty else { throw ServerError.noBlocks("round \(round): no worker delivered a block") }
@@ -160,19 +144,9 @@ extension FederatedServer {
 
         let union = try JacobianUnion(arrived.map { blocks[$0]! })
         let y = Matrix<Double>(rows: union.sampleCount, columns: k, elements: arrived.flatMap { targets[$0]!.elements.map(Double.init) })
-        // Drift against the previous kernel, when both cover the same samples.
         if let old = kernel, kernelWorkers == arrived {
-            let driftStarted = ContinuousClock.now
-            defer { record.seconds.drift = (ContinuousClock.now - driftStarted).seconds }
-            if let oldGram = old.denseGram, let newGram = assembler?.gram {
-                record.kernelDrift = KernelDrift.exact(new: newGram.converted(to: Double.self), old: oldGram)
-                record.kernelDriftMethod = "exact"
-            } else {
-                // The adaptive schedule decides on the drift: 16 probes; elsewhere it is a diagnostic: 4 (±~20%).
-                var probes = 4
-                if case .adaptive = config.refresh { probes = 16 }
-                record.kernelDrift = KernelDrift.estimate(new: union, old: old.jacobian, probes: probes)
-                record.kernelDriftMethod = "hutchinson-\(probes)"
+            (record.kernelDrift, record.kernelDriftMethod) = timed(&record.seconds.drift) {
+                measureDrift(new: union, newGram: assembler?.gram, old: old)
             }
         }
         // A Gram assembled without the missing workers' rows is incomplete: the solver forms it from the union.
@@ -180,6 +154,17 @@ extension FederatedServer {
         kernel = try LinearizedTraining(initialParameters: parameters, jacobian: union, targets: y, options: options, gram: gram)
         kernelWorkers = arrived
         beta = nil
+    }
+
+    /// `‖H_new − H_old‖/‖H_old‖` between two kernels of the same samples: exact when both Grams are dense, else a
+    /// Hutchinson estimate (16 probes when the adaptive schedule decides on it, 4 when it is only a diagnostic: ±~20%).
+    func measureDrift(new union: JacobianUnion<Float>, newGram: Matrix<Float>?, old: LinearizedTraining<Float>) -> (Double?, String) {
+        if let oldGram = old.denseGram, let newGram {
+            return (KernelDrift.exact(new: newGram.converted(to: Double.self), old: oldGram), "exact")
+        }
+        var probes = 4
+        if case .adaptive = config.refresh { probes = 16 }
+        return (KernelDrift.estimate(new: union, old: old.jacobian, probes: probes), "hutchinson-\(probes)")
     }
 
     /// Applies the time-selection rule; asks the workers for the real network's loss on their shards.

@@ -1,0 +1,46 @@
+import Foundation
+import NTKCore
+import NTKWire
+
+/// Turns a refresh's blocks into Jacobian operators as they arrive: factored blocks as they are, dense
+/// blocks in memory up to a limit (half the memory budget: the other half is the solver's) and in
+/// memory-mapped files beyond it, so that a round whose dense blocks do not fit still runs.
+struct BlockIntake {
+    let architecture: MLPArchitecture
+    /// Bytes of dense blocks held in memory before the next one goes to disk.
+    let memoryLimit: Double
+    let spillDirectory: URL
+    private(set) var heldBytes = 0.0
+    private(set) var spilledBytes = 0
+
+    init(architecture: MLPArchitecture, memoryLimit: Double, spillDirectory: URL) {
+        self.architecture = architecture
+        self.memoryLimit = memoryLimit
+        self.spillDirectory = spillDirectory
+    }
+
+    /// The block's Jacobian (checked against the architecture) and targets, Float32.
+    mutating func accept(_ block: Block) throws -> (jacobian: any JacobianOperator<Float>, targets: Matrix<Float>) {
+        switch block.body.format {
+        case .factored:
+            let factored = try block.factoredJacobian(architecture: architecture, as: Float.self)
+            return (factored.jacobian, factored.targets)
+        case .dense:
+            let bytes = Double(block.body.sampleCount * block.body.outputCount * architecture.parameterCount * MemoryLayout<Float>.size)
+            if heldBytes + bytes > memoryLimit {
+                let mapped = try block.mappedJacobianBlock(architecture: architecture, directory: spillDirectory)
+                spilledBytes += mapped.block.byteCount
+                return (mapped.block, mapped.targets)
+            }
+            heldBytes += bytes
+            let dense = try block.jacobianBlock(architecture: architecture, as: Float.self)
+            return (dense.block, dense.targets)
+        }
+    }
+
+    /// For the round log, when blocks went to disk.
+    var note: String? {
+        spilledBytes == 0 ? nil
+            : "\(spilledBytes / 1_000_000) MB of dense blocks memory-mapped from \(spillDirectory.path) (over half the memory budget)"
+    }
+}
