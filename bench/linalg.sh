@@ -32,15 +32,10 @@ while [[ $# -gt 0 ]]; do
 done
 
 py="$("$root/scripts/nt-venv.sh")"
-bin="${NTK_BIN:-}"
-if [[ -z "$bin" ]]; then
-  bin="$root/.build/release/ntk"
-  if [[ $build == 1 ]]; then
-    echo "# swift build -c release --product ntk" >&2
-    (cd "$root" && swift build -c release --product ntk) >&2
-  fi
+bin="${NTK_BIN:-$root/.build/release/ntk}"
+if [[ $build == 1 && -z "${NTK_BIN:-}" ]]; then
+  (cd "$root" && swift build -c release --product ntk) >&2
 fi
-
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
