@@ -19,6 +19,8 @@
 #                    is its only run (marked * in the table)
 #   --jsonl FILE     also keep every case's JSON line there (default: a temporary file)
 #   --reuse-peers F  rerun ours only and take the peers' rows from F (an earlier --jsonl)
+#   --from-jsonl F   run nothing: print the table of the cases in F (earlier --jsonl files
+#                    concatenated, say; a later line for the same case replaces an earlier one)
 #   --skip-build     do not run `swift build`
 # Repeats: R = 5 for N ≤ 1000, 2 above. Run it under `flock /tmp/ntk-bench.lock`
 # on a shared machine so that no other benchmark runs at the same time.
@@ -34,6 +36,7 @@ max_gb=16
 max_seconds=60
 jsonl=""
 reuse=""
+from=""
 build=1
 
 while [[ $# -gt 0 ]]; do
@@ -48,17 +51,21 @@ while [[ $# -gt 0 ]]; do
     --jsonl) jsonl="$2"; shift 2 ;;
     --reuse-peers) reuse="$2"; shift 2 ;;
     --skip-build) build=0; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --from-jsonl) from="$2"; shift 2 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "kernel-suite.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
+if [[ -n "$from" ]]; then
+  jsonl="$from"; build=0; sample_counts=""
+fi
 if [[ $build == 1 ]]; then
   echo "# swift build -c release --product ntk" >&2
   (cd "$root" && swift build -c release --product ntk) >&2
 fi
 [[ -n "$jsonl" ]] || { jsonl="$(mktemp)"; trap 'rm -f "$jsonl"' EXIT; }
-: > "$jsonl"
+[[ -n "$from" ]] || : > "$jsonl"
 [[ -n "$reuse" ]] && peers=none
 
 for samples in $sample_counts; do
@@ -79,7 +86,12 @@ rm -f "$jsonl.case"
 python3 - "$jsonl" "$reuse" <<'PY'
 import json, sys
 
-cases = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+cases = {}
+for line in open(sys.argv[1]):
+    if line.strip():
+        c = json.loads(line)
+        cases[(c["widths"], c["samples"], c["kernel"])] = c  # a later run of a case replaces it
+cases = sorted(cases.values(), key=lambda c: c["samples"])  # stable: the grid's order within one N
 if sys.argv[2]:  # peers from an earlier run, matched by case
     earlier = {(c["widths"], c["samples"], c["kernel"]): c for c in map(json.loads, open(sys.argv[2])) if c}
     for c in cases:
