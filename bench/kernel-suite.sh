@@ -98,7 +98,7 @@ if sys.argv[2]:  # peers from an earlier run, matched by case
         c["peers"] = earlier.get((c["widths"], c["samples"], c["kernel"]), {}).get("peers", [])
 columns = [("neural-tangents", "structured"), ("neural-tangents", "jacobian"), ("neural-tangents", "ntvp"),
            ("torch.func", "jacobian"), ("torch.func", "ntvp")]
-notes = []
+notes = {}  # reason -> its note number: one note per distinct reason
 
 def seconds(row):
     v = row.get("seconds")
@@ -112,9 +112,9 @@ def cell(row):
     if s is not None:
         return f"{s:.3g}" + ("*" if row.get("warm_up_only") else "")
     why = row.get("skipped") or row.get("error") or "no result"
-    notes.append(why)
+    number = notes.setdefault(why, len(notes) + 1)
     word = "skipped" if "skipped" in row else ("timeout" if "timed out" in why else "failed")
-    return f"{word} [{len(notes)}]"
+    return f"{word} [{number}]"
 
 print("| MLP | N | kernel | ours (s) | nt structured | nt jacobian | nt ntvp | torch jacobian | torch ntvp "
       "| fastest peer | peer / ours | ours: factors + Gram (s), Gram GFLOP/s | OpenBLAS core | sgemm GFLOP/s |")
@@ -136,6 +136,6 @@ for c in cases:
 print()
 print("Seconds: best of the timed runs after one untimed warm-up (neural-tangents: the warm-up includes "
       "XLA compilation). * = the warm-up was longer than --max-seconds and is the only run.")
-for i, why in enumerate(notes, 1):
-    print(f"[{i}] {why}")
+for why, number in notes.items():
+    print(f"[{number}] {why}")
 PY
