@@ -59,7 +59,7 @@ def machine():
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "unknown")
     info = subprocess.run([str(bin_dir() / "ntk"), "blas-info"], capture_output=True, text=True)
-    core = re.search(r"OpenBLAS core (\S+)", info.stdout + info.stderr)
+    core = re.search(r"OpenBLAS core (\w+)", info.stdout + info.stderr)
     return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu,
             "cores": os.cpu_count(), "openblas_core": core.group(1) if core else "unknown"}
 
