@@ -105,10 +105,22 @@ struct RunCommand: ParsableCommand {
         // Workers leave on the server's shutdown message; give them a moment, then stop stragglers.
         let deadline = Date().addingTimeInterval(10)
         while children.dropFirst().contains(where: { $0.process.isRunning }) && Date() < deadline { usleep(100_000) }
-        for c in children.dropFirst() where c.process.isRunning { kill(c.process.processIdentifier, SIGTERM); c.process.waitUntilExit() }
-        let failed = children.filter { $0.process.terminationStatus != 0 }
+        // Bounded waits only: `waitUntilExit` can block forever on a child whose exit Foundation missed (seen
+        // after a process-group SIGTERM: the worker stayed a zombie and `ntk run` hung).
+        for c in children.dropFirst() where c.process.isRunning { kill(c.process.processIdentifier, SIGTERM) }
+        let killDeadline = Date().addingTimeInterval(5)
+        while children.dropFirst().contains(where: { $0.process.isRunning }) && Date() < killDeadline { usleep(100_000) }
+        for c in children.dropFirst() where c.process.isRunning {
+            kill(c.process.processIdentifier, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(c.process.processIdentifier, &status, WNOHANG)
+        }
+        // `terminationStatus` traps on a process Foundation still thinks is running.
+        let failed = children.filter { $0.process.isRunning || $0.process.terminationStatus != 0 }
         if !failed.isEmpty {
-            throw ValidationError("failed: \(failed.map { "\($0.name) (status \($0.process.terminationStatus))" }.joined(separator: ", "))")
+            throw ValidationError("failed: " + failed.map { c in
+                c.process.isRunning ? "\(c.name) (killed: did not exit)" : "\(c.name) (status \(c.process.terminationStatus))"
+            }.joined(separator: ", "))
         }
         print(progress.summary(runID: configuration.runID, wallSeconds: Date().timeIntervalSince(started)))
         print("run directory: \(configuration.outputDirectory) (rounds.jsonl, weights.npz; `ntk report` draws it)")
