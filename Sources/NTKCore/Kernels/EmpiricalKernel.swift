@@ -26,9 +26,8 @@ enum EmpiricalKernel {
     static func gram<S: BLASScalar>(_ a: FactoredJacobian<S>, _ b: FactoredJacobian<S>?, kind: KernelKind) -> Matrix<S> {
         let arch = a.architecture
         let k = a.outputCount
-        let mA = a.sampleCount, mB = b?.sampleCount ?? a.sampleCount
         let rowsPerSample = kind == .exact ? k : 1
-        var result = Matrix<S>(rows: mA * rowsPerSample, columns: mB * rowsPerSample)
+        var result: Matrix<S>? = nil   // the first layer's backward product, turned into its term in place
         for l in 1...arch.layerCount {
             let sw = arch.weightMultiplier(layer: l), sb = arch.biasMultiplier(layer: l)
             // Forward part: s_w² X Xᵀ + s_b² (mA × mB).
@@ -44,12 +43,25 @@ enum EmpiricalKernel {
             let dA = reshapedDelta(a.deltas[l - 1], kind: kind, k: k)
             let backward = b.map { Matrix.product(dA, reshapedDelta($0.deltas[l - 1], kind: kind, k: k), transposeB: true) }
                 ?? dA.rowGram(upperOnly: true)
-            accumulateHadamard(into: &result, backward: backward, forward: forward,
-                               rowsPerSample: rowsPerSample, scale: kind == .exact ? 1 : 1 / S(k), upperOnly: b == nil)
+            let scale = kind == .exact ? 1 : 1 / S(k)
+            if result == nil {
+                var first = backward
+                let (r, c) = (forward.rows, forward.columns)
+                first.withUnsafeMutableBufferPointer { pr in
+                    forward.withUnsafeBufferPointer { pf in
+                        S.multiplyBlockHadamard(pr.baseAddress!, pf.baseAddress!, rowSamples: r, columnSamples: c,
+                                                perSample: rowsPerSample, scale: scale, upperOnly: b == nil)
+                    }
+                }
+                result = first
+            } else {
+                accumulateHadamard(into: &result!, backward: backward, forward: forward,
+                                   rowsPerSample: rowsPerSample, scale: scale, upperOnly: b == nil)
+            }
         }
         // The symmetric Gram was accumulated on and above the diagonal only: one mirror at the end.
-        if b == nil { result.mirrorUpperTriangle() }
-        return result
+        if b == nil { result!.mirrorUpperTriangle() }
+        return result!
     }
 
     /// Δ (mk × n) as is, or viewed as m × (k·n) for the averaged kernel (same storage, no copy of data order).

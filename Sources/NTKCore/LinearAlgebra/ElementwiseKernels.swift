@@ -17,6 +17,10 @@ public protocol ElementwiseKernels {
     /// with `upperOnly` (square, symmetric operands) only entries on or above the diagonal.
     static func accumulateBlockHadamard(_ r: UnsafeMutablePointer<Self>, _ b: UnsafePointer<Self>, _ f: UnsafePointer<Self>,
                                         rowSamples: Int, columnSamples: Int, perSample p: Int, scale: Self, upperOnly: Bool)
+    /// `r[(i,a),(j,b)] *= α f[i, j]` in place (the first layer's term: no zero-filled result to add to);
+    /// `upperOnly` as in `accumulateBlockHadamard`.
+    static func multiplyBlockHadamard(_ r: UnsafeMutablePointer<Self>, _ f: UnsafePointer<Self>,
+                                      rowSamples: Int, columnSamples: Int, perSample p: Int, scale: Self, upperOnly: Bool)
     /// Copies the upper triangle of an n × n matrix onto the lower one.
     static func mirrorUpper(_ m: UnsafeMutablePointer<Self>, order n: Int)
 }
@@ -93,6 +97,26 @@ enum Kernels {
     }
 
     @inline(__always)
+    static func multiplyBlockHadamard<S: BinaryFloatingPoint>(_ r: UnsafeMutablePointer<S>, _ f: UnsafePointer<S>,
+                                                              rowSamples: Int, columnSamples: Int, perSample p: Int, scale: S,
+                                                              upperOnly: Bool) {
+        let columns = columnSamples * p
+        for row in 0..<(rowSamples * p) {
+            let i = row / p
+            let fRow = f + i * columnSamples
+            let out = r + row * columns
+            if p == 1 {
+                for j in (upperOnly ? row : 0)..<columnSamples { out[j] *= scale * fRow[j] }
+            } else {
+                for j in (upperOnly ? i : 0)..<columnSamples {
+                    let c = scale * fRow[j]
+                    for q in 0..<p { out[j * p + q] *= c }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
     static func mirrorUpper<S: BinaryFloatingPoint>(_ m: UnsafeMutablePointer<S>, order n: Int) {
         // Blocked so both the read and the write stay in cache.
         let tile = 64
@@ -125,6 +149,10 @@ extension Float: ElementwiseKernels {
                                                rowSamples: Int, columnSamples: Int, perSample p: Int, scale: Float, upperOnly: Bool) {
         Kernels.accumulateBlockHadamard(r, b, f, rowSamples: rowSamples, columnSamples: columnSamples, perSample: p, scale: scale, upperOnly: upperOnly)
     }
+    public static func multiplyBlockHadamard(_ r: UnsafeMutablePointer<Float>, _ f: UnsafePointer<Float>,
+                                             rowSamples: Int, columnSamples: Int, perSample p: Int, scale: Float, upperOnly: Bool) {
+        Kernels.multiplyBlockHadamard(r, f, rowSamples: rowSamples, columnSamples: columnSamples, perSample: p, scale: scale, upperOnly: upperOnly)
+    }
     public static func mirrorUpper(_ m: UnsafeMutablePointer<Float>, order n: Int) { Kernels.mirrorUpper(m, order: n) }
 }
 
@@ -146,6 +174,10 @@ extension Double: ElementwiseKernels {
     public static func accumulateBlockHadamard(_ r: UnsafeMutablePointer<Double>, _ b: UnsafePointer<Double>, _ f: UnsafePointer<Double>,
                                                rowSamples: Int, columnSamples: Int, perSample p: Int, scale: Double, upperOnly: Bool) {
         Kernels.accumulateBlockHadamard(r, b, f, rowSamples: rowSamples, columnSamples: columnSamples, perSample: p, scale: scale, upperOnly: upperOnly)
+    }
+    public static func multiplyBlockHadamard(_ r: UnsafeMutablePointer<Double>, _ f: UnsafePointer<Double>,
+                                             rowSamples: Int, columnSamples: Int, perSample p: Int, scale: Double, upperOnly: Bool) {
+        Kernels.multiplyBlockHadamard(r, f, rowSamples: rowSamples, columnSamples: columnSamples, perSample: p, scale: scale, upperOnly: upperOnly)
     }
     public static func mirrorUpper(_ m: UnsafeMutablePointer<Double>, order n: Int) { Kernels.mirrorUpper(m, order: n) }
 }
