@@ -39,11 +39,28 @@ enum EmpiricalKernel {
             forward.withUnsafeMutableBufferPointer { p in
                 constant.withUnsafeBufferPointer { c in S.addRowVector(p.baseAddress!, rows: fr, columns: fc, c.baseAddress!, scale: 1) }
             }
+            let scale = kind == .exact ? 1 : 1 / S(k)
+            // The output layer's Δ is `1 ⊗ I_k` (∂f_a/∂h^L = e_a): its backward product is known, so its term
+            // goes straight onto the block diagonals (exact) or the whole m × m (averaged: Σ_a 1 / k = 1) —
+            // no product and no pass over the full result. Checked, since a block may come from elsewhere.
+            if l == arch.layerCount, result != nil, isOutputIdentity(a.deltas[l - 1], k: k),
+               b.map({ isOutputIdentity($0.deltas[l - 1], k: k) }) ?? true {
+                var sum = result!
+                result = nil   // `sum` is now the only reference: written in place, not copied
+                let (r, c) = (forward.rows, forward.columns)
+                sum.withUnsafeMutableBufferPointer { pr in
+                    forward.withUnsafeBufferPointer { pf in
+                        S.addToBlockDiagonals(pr.baseAddress!, pf.baseAddress!, rowSamples: r, columnSamples: c,
+                                              perSample: rowsPerSample, scale: 1, upperOnly: b == nil)
+                    }
+                }
+                result = sum
+                continue
+            }
             // Backward part: Δ Δᵀ (exact, mk × mk) or Σ_a δ_a δ_aᵀ / k (averaged, m × m), by viewing Δ as m × (k n).
             let dA = reshapedDelta(a.deltas[l - 1], kind: kind, k: k)
             let backward = b.map { Matrix.product(dA, reshapedDelta($0.deltas[l - 1], kind: kind, k: k), transposeB: true) }
                 ?? dA.rowGram(upperOnly: true)
-            let scale = kind == .exact ? 1 : 1 / S(k)
             if result == nil {
                 var first = backward
                 let (r, c) = (forward.rows, forward.columns)
@@ -62,6 +79,17 @@ enum EmpiricalKernel {
         // The symmetric Gram was accumulated on and above the diagonal only: one mirror at the end.
         if b == nil { result!.mirrorUpperTriangle() }
         return result!
+    }
+
+    /// Whether Δ (mk × k) is the output layer's `1 ⊗ I_k`: row `i·k + a` is `e_a`.
+    private static func isOutputIdentity<S: BLASScalar>(_ delta: Matrix<S>, k: Int) -> Bool {
+        guard delta.columns == k, delta.rows % k == 0 else { return false }
+        return delta.withUnsafeBufferPointer { p in
+            for row in 0..<delta.rows {
+                for c in 0..<k where p[row * k + c] != (c == row % k ? 1 : 0) { return false }
+            }
+            return true
+        }
     }
 
     /// Δ (mk × n) as is, or viewed as m × (k·n) for the averaged kernel (same storage, no copy of data order).

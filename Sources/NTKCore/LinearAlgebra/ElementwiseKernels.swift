@@ -21,6 +21,10 @@ public protocol ElementwiseKernels {
     /// `upperOnly` as in `accumulateBlockHadamard`.
     static func multiplyBlockHadamard(_ r: UnsafeMutablePointer<Self>, _ f: UnsafePointer<Self>,
                                       rowSamples: Int, columnSamples: Int, perSample p: Int, scale: Self, upperOnly: Bool)
+    /// `r[(i,a),(j,a)] += α f[i, j]` for every a: the term of a layer whose backward product is `1 ⊗ I_p`
+    /// (the output layer); `upperOnly` as in `accumulateBlockHadamard`.
+    static func addToBlockDiagonals(_ r: UnsafeMutablePointer<Self>, _ f: UnsafePointer<Self>,
+                                    rowSamples: Int, columnSamples: Int, perSample p: Int, scale: Self, upperOnly: Bool)
     /// Copies the upper triangle of an n × n matrix onto the lower one.
     static func mirrorUpper(_ m: UnsafeMutablePointer<Self>, order n: Int)
 }
@@ -117,6 +121,19 @@ enum Kernels {
     }
 
     @inline(__always)
+    static func addToBlockDiagonals<S: BinaryFloatingPoint>(_ r: UnsafeMutablePointer<S>, _ f: UnsafePointer<S>,
+                                                            rowSamples: Int, columnSamples: Int, perSample p: Int, scale: S,
+                                                            upperOnly: Bool) {
+        let columns = columnSamples * p
+        for row in 0..<(rowSamples * p) {
+            let i = row / p, a = row % p
+            let fRow = f + i * columnSamples
+            let out = r + row * columns + a
+            for j in (upperOnly ? i : 0)..<columnSamples { out[j * p] += scale * fRow[j] }
+        }
+    }
+
+    @inline(__always)
     static func mirrorUpper<S: BinaryFloatingPoint>(_ m: UnsafeMutablePointer<S>, order n: Int) {
         // Blocked so both the read and the write stay in cache.
         let tile = 64
@@ -153,6 +170,10 @@ extension Float: ElementwiseKernels {
                                              rowSamples: Int, columnSamples: Int, perSample p: Int, scale: Float, upperOnly: Bool) {
         Kernels.multiplyBlockHadamard(r, f, rowSamples: rowSamples, columnSamples: columnSamples, perSample: p, scale: scale, upperOnly: upperOnly)
     }
+    public static func addToBlockDiagonals(_ r: UnsafeMutablePointer<Float>, _ f: UnsafePointer<Float>,
+                                           rowSamples: Int, columnSamples: Int, perSample p: Int, scale: Float, upperOnly: Bool) {
+        Kernels.addToBlockDiagonals(r, f, rowSamples: rowSamples, columnSamples: columnSamples, perSample: p, scale: scale, upperOnly: upperOnly)
+    }
     public static func mirrorUpper(_ m: UnsafeMutablePointer<Float>, order n: Int) { Kernels.mirrorUpper(m, order: n) }
 }
 
@@ -178,6 +199,10 @@ extension Double: ElementwiseKernels {
     public static func multiplyBlockHadamard(_ r: UnsafeMutablePointer<Double>, _ f: UnsafePointer<Double>,
                                              rowSamples: Int, columnSamples: Int, perSample p: Int, scale: Double, upperOnly: Bool) {
         Kernels.multiplyBlockHadamard(r, f, rowSamples: rowSamples, columnSamples: columnSamples, perSample: p, scale: scale, upperOnly: upperOnly)
+    }
+    public static func addToBlockDiagonals(_ r: UnsafeMutablePointer<Double>, _ f: UnsafePointer<Double>,
+                                           rowSamples: Int, columnSamples: Int, perSample p: Int, scale: Double, upperOnly: Bool) {
+        Kernels.addToBlockDiagonals(r, f, rowSamples: rowSamples, columnSamples: columnSamples, perSample: p, scale: scale, upperOnly: upperOnly)
     }
     public static func mirrorUpper(_ m: UnsafeMutablePointer<Double>, order n: Int) { Kernels.mirrorUpper(m, order: n) }
 }
