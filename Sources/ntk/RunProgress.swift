@@ -1,4 +1,5 @@
 import Foundation
+import NTKReport
 import NTKServer
 
 /// Follows a run's `rounds.jsonl` while the server appends to it, and prints one table row per finished
@@ -60,28 +61,27 @@ struct RunProgress {
 
     private func optional(_ v: Double?, _ spec: String) -> String { v.map { Console.format($0, spec) } ?? "-" }
 
-    /// The run in a few lines: accuracy (final, best, target), bytes, seconds.
+    /// The run in a few lines: accuracy (final, best, target), bytes, seconds (the figures of `ntk report`).
     func summary(runID: String, wallSeconds: Double) -> String {
         guard let last = records.last else { return "summary: run \(runID) logged no round" }
+        let run = RunSummary(RunHistory(name: runID, directory: url.deletingLastPathComponent(), records: records), target: target ?? 1)
         var lines: [String] = []
-        let accuracies = records.compactMap { r in r.testAccuracy.map { (r.round, $0) } }
-        if let best = accuracies.max(by: { $0.1 < $1.1 }), let final = last.testAccuracy {
-            lines.append("test accuracy \(Console.percent(final)) after round \(last.round) (best \(Console.percent(best.1)), round \(best.0))")
+        if let final = run.finalAccuracy, let best = run.bestAccuracy, let bestRound = run.bestRound {
+            lines.append("test accuracy \(Console.percent(final)) after round \(last.round) (best \(Console.percent(best)), round \(bestRound))")
         } else if let loss = last.testLoss {
             lines.append("test loss \(Console.format(loss, "%.5g")) after round \(last.round)")
         }
         if let target {
-            if let first = accuracies.first(where: { $0.1 >= target }) {
-                let holds = accuracies.allSatisfy { $0.0 < first.0 || $0.1 >= target }
-                let upTo = records.prefix { $0.round <= first.0 }
-                lines.append("first ≥ \(Console.percent(target)) at round \(first.0) (\(Console.format(upTo.map(\.megabytesIn).reduce(0, +) + upTo.map(\.megabytesOut).reduce(0, +), "%.1f")) MB, \(Console.format(upTo.map(\.totalSeconds).reduce(0, +), "%.1f")) s of rounds)\(holds ? ", above it since" : ", not held")")
+            if let round = run.targetRound {
+                lines.append("first ≥ \(Console.percent(target)) at round \(round) (\(ReportFormat.megabytes(run.bytesToTarget)), "
+                             + "\(Console.format(run.secondsToTarget ?? 0, "%.1f")) s of rounds)\(run.staysAboveTarget == true ? ", above it since" : ", not held")")
             } else {
                 lines.append("never reached \(Console.percent(target))")
             }
         }
-        let mbIn = records.map(\.megabytesIn).reduce(0, +), mbOut = records.map(\.megabytesOut).reduce(0, +)
-        lines.append("\(records.count) rounds, \(Console.format(mbIn, "%.1f")) MB in, \(Console.format(mbOut, "%.1f")) MB out, "
-                     + "\(Console.format(records.map(\.totalSeconds).reduce(0, +), "%.1f")) s in rounds, \(Console.format(wallSeconds, "%.1f")) s wall")
+        lines.append("\(run.rounds) rounds, \(Console.format(Double(run.totalBytesUp) / 1e6, "%.1f")) MB in, "
+                     + "\(Console.format(Double(run.totalBytesDown) / 1e6, "%.1f")) MB out, "
+                     + "\(Console.format(run.totalSeconds, "%.1f")) s in rounds, \(Console.format(wallSeconds, "%.1f")) s wall")
         return "summary: run \(runID): " + lines.joined(separator: "; ")
     }
 }
