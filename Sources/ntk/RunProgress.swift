@@ -17,6 +17,10 @@ struct RunProgress {
     let target: Double?
     /// Every record printed so far, in round order.
     private(set) var records: [RoundRecord] = []
+    /// Bytes of the file already read (up to the last complete line).
+    private var consumed: UInt64 = 0
+    /// The inode read from (a replaced file starts over).
+    private var fileNumber: UInt64?
 
     private static let widths = [5, 9, 10, 9, 9, 9, 8, 8, 8, 7]
 
@@ -33,13 +37,21 @@ struct RunProgress {
                     widths: Self.widths)
     }
 
-    /// Reads the file again and returns the rows of rounds not printed yet (complete lines only).
+    /// Reads what the server appended since the last call and returns the rows of rounds not printed yet.
     mutating func newRows() -> [String] {
-        guard let data = try? Data(contentsOf: url) else { return [] }
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return [] }
+        defer { try? handle.close() }
+        // The server replaces the file (a new inode) when it starts or resumes: a new file is read from its start.
+        let inode = ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.systemFileNumber] as? NSNumber)?.uint64Value
+        if inode != fileNumber { (fileNumber, consumed) = (inode, 0) }
+        if let size = try? handle.seekToEnd(), size < consumed { consumed = 0 }
+        guard (try? handle.seek(toOffset: consumed)) != nil, let data = try? handle.readToEnd(), !data.isEmpty,
+              let lastNewline = data.lastIndex(of: 0x0a) else { return [] }
+        // A line still being written has no newline yet: it is read on a later call.
+        consumed += UInt64(lastNewline - data.startIndex + 1)
         let decoder = JSONDecoder(), parser = ISO8601DateFormatter.withFractionalSeconds
         var rows: [String] = []
-        // A line still being written does not end in a newline yet, and does not decode.
-        for line in data.split(separator: 0x0a) {
+        for line in data[...lastNewline].split(separator: 0x0a) {
             guard let record = try? decoder.decode(RoundRecord.self, from: line),
                   record.round > max(alreadyLogged, records.last?.round ?? 0),
                   let end = record.finishedAt.flatMap(parser.date(from:)), end >= startedAt else { continue }
