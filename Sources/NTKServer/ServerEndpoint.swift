@@ -8,8 +8,6 @@ extension ZMQServerTransport {
     public static func forRun(_ config: RunConfiguration, onRefusal: (@Sendable (String) -> Void)? = nil) throws -> ZMQServerTransport {
         var options = ZMQTransportOptions()
         options.maxFrameSize = Int64(config.server.maxMessageBytes)
-        options.heartbeat = .init(interval: .seconds(config.server.heartbeatInterval), timeout: .seconds(max(15, 10 * config.server.heartbeatInterval)),
-                                  ttl: .seconds(max(15, 10 * config.server.heartbeatInterval)))
         var curve: CurveServerSecurity?
         if let c = config.server.curve {
             let keys = try c.authorizedKeyFiles.map { try CurvePublicKey(contentsOf: URL(fileURLWithPath: $0)) }

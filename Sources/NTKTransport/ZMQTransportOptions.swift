@@ -70,8 +70,16 @@ public struct ZMQTransportOptions: Sendable {
     /// not the sum of a multipart message, and disconnects the peer that exceeds it: the
     /// offending message is lost, and the sender only sees its connection restart.
     public var maxFrameSize: Int64? = 1 << 30
-    /// ZMTP heartbeats (`nil`: off).
-    public var heartbeat: Heartbeat? = Heartbeat()
+    /// ZMTP heartbeats (`nil`: off, the default).
+    ///
+    /// Off because they mistake back-pressure for death: a server busy computing stops reading, the
+    /// high-water marks fill, the peer's PING stays unread in TCP's buffers, and after the timeout
+    /// (or the TTL) libzmq drops a healthy connection. The reconnecting worker takes its identity over
+    /// (ROUTER_HANDOVER) and whatever was still queued in the old pipe reaches the server under a
+    /// generated routing id: a block lost in the middle (`BusyServerTests`). The protocol's own
+    /// heartbeats (docs/protocol.md §10) are read with the other messages and judge liveness instead;
+    /// TCP keep-alive covers connections that die silently.
+    public var heartbeat: Heartbeat? = nil
     /// Automatic reconnection of DEALERs.
     public var reconnect: Reconnect = Reconnect()
     /// TCP keep-alive (`nil`: the OS default).
