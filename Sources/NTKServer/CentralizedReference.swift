@@ -24,11 +24,11 @@ public enum CentralizedReference {
             var training = try LinearizedTraining(network: net, inputs: x, targets: y, options: config.linearization)
             let solutions = try training.solve(times: config.timeCandidates)
             let losses = try solutions.map { s -> Double in
-                let out = try MLP(architecture: config.architecture, parameters: training.parameters(s.coefficients))(x)
+                let out = try MLP(architecture: config.architecture, parameters: theta.reshaping(training.parameters(s.coefficients)))(x)
                 return Evaluation(outputs: out.elements.map(Double.init), targets: y.elements, outputCount: k,
                                   loss: config.linearization.loss).loss
             }
-            theta = training.parameters(solutions[losses.indices.min { losses[$0] < losses[$1] }!].coefficients)
+            theta = theta.reshaping(training.parameters(solutions[losses.indices.min { losses[$0] < losses[$1] }!].coefficients))
         }
         return theta
     }

@@ -43,7 +43,7 @@ extension FederatedServer {
 
         // 5. Update, evaluate, checkpoint, log.
         timed(&record.seconds.update) {
-            parameters = kernel!.parameters(choice.coefficients)
+            parameters = parameters.reshaping(kernel!.parameters(choice.coefficients))
             beta = choice.coefficients
         }
         record.time = choice.time
@@ -151,7 +151,7 @@ extension FederatedServer {
         }
         // A Gram assembled without the missing workers' rows is incomplete: the solver forms it from the union.
         let gram = assembler?.isComplete == true ? assembler!.gram!.converted(to: Double.self) : nil
-        kernel = try LinearizedTraining(initialParameters: parameters, jacobian: union, targets: y, options: options, gram: gram)
+        kernel = try LinearizedTraining(initialParameters: parameters.flattened, jacobian: union, targets: y, options: options, gram: gram)
         kernelWorkers = arrived
         beta = nil
     }
@@ -183,7 +183,7 @@ extension FederatedServer {
             break
         }
         // One exchange: candidate weights out, loss sums back (for metrics when t is already chosen).
-        let weights = asked.map { kernel!.parameters($0.coefficients) }
+        let weights = asked.map { parameters.reshaping(kernel!.parameters($0.coefficients)) }
         let candidates = config.server.candidateDType == .f32
             ? try Candidates(times: asked.map(\.time), parameters: weights)
             : try Candidates(times: asked.map(\.time), parameters: weights, stepsFrom: parameters, dtype: config.server.candidateDType)

@@ -28,7 +28,7 @@ enum LocalSGD {
                 let residual: [Double] = loss == .mse
                     ? zip(u, y).map { $0 - $1 }
                     : CrossEntropyDynamics.lossGradient(u, targets: y, outputCount: k)
-                let gradient = jacobian.contract(residual.map { Float($0 / Double(batch.count)) })
+                let gradient = jacobian.contractByLayer(residual.map { Float($0 / Double(batch.count)) })
                 theta = theta.adding(gradient, scaledBy: -Float(settings.learningRate))
             }
         }

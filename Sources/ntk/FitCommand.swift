@@ -195,7 +195,7 @@ struct FitCommand: ParsableCommand {
         var chosen: (time: Double, network: MLP<S>, train: Evaluation)? = nil
         let selectionSeconds = try Console.timed {
             for solution in solutions {
-                let candidate = try MLP(architecture: network.architecture, parameters: training.parameters(solution.coefficients))
+                let candidate = try MLP(architecture: network.architecture, parameters: network.parameters.reshaping(training.parameters(solution.coefficients)))
                 let real = try evaluate(candidate, on: train)
                 let linear = Evaluation(outputs: solution.trainOutputs, targets: train.targets.elements, outputCount: k, loss: .mse)
                 evaluated.append(.init(time: solution.time, linearizedTrainLoss: linear.loss, trainLoss: real.loss))

@@ -157,7 +157,7 @@ struct LinearizeCommand: PrecisionGenericCommand {
         }
         try InputLoading.write(directory.appendingPathComponent("predictions.npz")) { try NumpyArchive(arrays: arrays).write(to: $0) }
         for (s, solution) in solutions.enumerated() {
-            let theta = training.parameters(solution.coefficients)
+            let theta = network.parameters.reshaping(training.parameters(solution.coefficients))
             try InputLoading.write(directory.appendingPathComponent("theta_t\(s).npz")) { try theta.archive.write(to: $0) }
         }
         print("wrote \(directory.appendingPathComponent("predictions.npz").path) and theta_t0…theta_t\(T - 1).npz")

@@ -30,7 +30,7 @@ final class LinearizedTrainingTests: XCTestCase {
             var training = try LinearizedTraining(network: net, inputs: x, targets: y, options: options)
             let solutions = try training.solve(times: times)
             results.append(solutions)
-            parameters.append(solutions.map { training.parameters($0.coefficients).flattened })
+            parameters.append(solutions.map { training.parameters($0.coefficients) })
             predictions.append(solutions.map { training.predict(testJacobian, $0.coefficients) })
             XCTAssertFalse(training.report.isEmpty)
         }

@@ -7,7 +7,8 @@ final class SolverPlanTests: XCTestCase {
 
     private func plan(_ solver: KernelSolver = .auto, kernel: KernelKind = .exact, widths: [Int] = [64, 512, 512, 10],
                       m: Int, budget: Double = 8e9) -> SolverPlan {
-        SolverPlan(solver: solver, kernel: kernel, widths: widths, sampleCount: m, rows: kernel == .exact ? m * widths.last! : m,
+        SolverPlan(solver: solver, kernel: kernel, parameterCount: zip(widths, widths.dropFirst()).reduce(0) { $0 + ($1.0 + 1) * $1.1 },
+                   gramDepth: widths.dropFirst().reduce(0, +), sampleCount: m, rows: kernel == .exact ? m * widths.last! : m,
                    memoryBudget: budget, speed: speed)
     }
 

@@ -37,14 +37,27 @@ public struct LinearizationOptions: Sendable {
 
     public init() {}
 
-    /// The dense-or-Lanczos decision for `sampleCount` samples of a network of `widths`, with its reason.
-    public func plan(widths: [Int], sampleCount m: Int, lanczosIterations: Int = 60) -> SolverPlan {
-        let rows = kernel == .exact ? m * widths.last! : m
+    /// The dense-or-Lanczos decision for `sampleCount` samples with `outputCount` outputs, for a Jacobian of
+    /// `parameterCount` rows whose exact Gram costs `gramDepth` multiply–adds per entry, with its reason.
+    public func plan(parameterCount: Int, gramDepth: Int, outputCount: Int, sampleCount m: Int,
+                     lanczosIterations: Int = 60) -> SolverPlan {
+        let rows = kernel == .exact ? m * outputCount : m
         var solver = self.solver
         if solver == .auto && rows > denseLimit && kernel == .exact { solver = .lanczos }
-        return SolverPlan(solver: solver, kernel: kernel, widths: widths, sampleCount: m, rows: rows, memoryBudget: memoryBudget,
-                          speed: .measured,
-                          lanczosIterations: lanczosIterations)
+        return SolverPlan(solver: solver, kernel: kernel, parameterCount: parameterCount, gramDepth: gramDepth, sampleCount: m,
+                          rows: rows, memoryBudget: memoryBudget, speed: .measured, lanczosIterations: lanczosIterations)
+    }
+
+    /// The plan for a factored MLP Jacobian of `widths` (`n_0 … n_L`).
+    public func plan(widths: [Int], sampleCount m: Int, lanczosIterations: Int = 60) -> SolverPlan {
+        plan(parameterCount: zip(widths, widths.dropFirst()).reduce(0) { $0 + ($1.0 + 1) * $1.1 },
+             gramDepth: widths.dropFirst().reduce(0, +), outputCount: widths.last!, sampleCount: m, lanczosIterations: lanczosIterations)
+    }
+
+    /// The plan for `jacobian`'s own sizes and representation.
+    public func plan<S>(for jacobian: any JacobianOperator<S>, lanczosIterations: Int = 60) -> SolverPlan {
+        plan(parameterCount: jacobian.parameterCount, gramDepth: jacobian.gramDepth, outputCount: jacobian.outputCount,
+             sampleCount: jacobian.sampleCount, lanczosIterations: lanczosIterations)
     }
 }
 
@@ -53,8 +66,8 @@ public struct LinearizationOptions: Sendable {
 /// Every solution is `θ_t = θ_0 + Z β_t`; predictions at any input are the linearized network at `θ_t`,
 /// `f_0(x) + J(x)(θ_t − θ_0)` — for the exact kernel that is `f_0(x) + Θ̂(x, X)β_t`.
 public struct LinearizedTraining<Scalar: BLASScalar> {
-    /// `θ_0`: the linearization point.
-    public let initialParameters: MLPParameters<Scalar>
+    /// `θ_0`: the linearization point (P entries, the network's flat parameter order).
+    public let initialParameters: [Scalar]
     /// `Z` at `θ_0` on the training inputs (factored, dense, or a union of workers' blocks).
     public let jacobian: any JacobianOperator<Scalar>
     /// `y`, m × k flattened sample-major.
@@ -74,13 +87,16 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
 
     /// Linearizes `network` on `inputs` (factored Jacobian).
     public init(network: MLP<Scalar>, inputs: Matrix<Scalar>, targets: Matrix<Double>, options: LinearizationOptions) throws {
-        try self.init(initialParameters: network.parameters, jacobian: FactoredJacobian(network: network, inputs: inputs),
+        try self.init(initialParameters: network.parameters.flattened, jacobian: FactoredJacobian(network: network, inputs: inputs),
                       targets: targets, options: options)
     }
 
     /// Linearization from a Jacobian computed elsewhere (a worker's block, a union of blocks).
-    public init(initialParameters: MLPParameters<Scalar>, jacobian: any JacobianOperator<Scalar>, targets: Matrix<Double>,
+    public init(initialParameters: [Scalar], jacobian: any JacobianOperator<Scalar>, targets: Matrix<Double>,
                 options: LinearizationOptions, gram: Matrix<Double>? = nil) throws {
+        guard initialParameters.count == jacobian.parameterCount else {
+            throw ModelError.shapeMismatch("θ_0 has \(initialParameters.count) entries, the Jacobian \(jacobian.parameterCount) rows")
+        }
         guard targets.rows == jacobian.sampleCount, targets.columns == jacobian.outputCount else {
             throw ModelError.shapeMismatch("targets are \(targets.rows)×\(targets.columns), expected \(jacobian.sampleCount)×\(jacobian.outputCount)")
         }
@@ -124,9 +140,13 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
         return u
     }
 
-    /// `θ_t = θ_0 + Z β_t`.
-    public func parameters(_ beta: [Double]) -> MLPParameters<Scalar> {
-        initialParameters.adding(jacobian.contract(beta.map { Scalar($0) }))
+    /// `θ_t = θ_0 + Z β_t` (flat, P entries).
+    public func parameters(_ beta: [Double]) -> [Scalar] {
+        var theta = jacobian.contract(beta.map { Scalar($0) })
+        theta.withUnsafeMutableBufferPointer { pt in
+            initialParameters.withUnsafeBufferPointer { p0 in Scalar.axpy(n: p0.count, alpha: 1, x: p0.baseAddress!, y: pt.baseAddress!) }
+        }
+        return theta
     }
 
     /// The linearized network at `θ_0 + Zβ` on other inputs (their factors at `θ_0`).
@@ -143,7 +163,7 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
     }
 
     /// Whether this problem runs on the dense Gram.
-    public var usesDenseGram: Bool { options.plan(widths: jacobian.architecture.widths, sampleCount: jacobian.sampleCount).method == .dense }
+    public var usesDenseGram: Bool { options.plan(for: jacobian).method == .dense }
 
     /// Solves for every time at once, from `β = 0` or, to continue on the same kernel, from `start`
     /// (then every returned `β_t` is the total, `start` plus the new integration over `t`).

@@ -3,7 +3,8 @@ import Foundation
 /// The choice between forming the Gram and eigendecomposing it (dense) and Lanczos on `v ↦ Zᵀ(Zv)`, from the
 /// problem's sizes, a memory budget and the machine's measured speed, with the reason in words.
 ///
-/// Costs (flops, `n` = Gram rows = mk for the exact kernel, `P` = parameters, `Σn` = Σ_ℓ n_ℓ):
+/// Costs (flops, `n` = Gram rows = mk for the exact kernel, `P` = parameters, `Σn` = Σ_ℓ n_ℓ for a factored MLP
+/// block, P for a dense block):
 /// - dense: the Gram from the factors `≈ 2 n² Σn` at GEMM speed, then `dsyevd` `≈ 9 n³` at the measured
 ///   eigensolver speed; memory `≈ 4 n²` Float64 values (Gram, eigenvectors, workspace).
 /// - Lanczos: `iterations × 4 m P` (one contraction and one JVP through the factors per product) at GEMM
@@ -55,12 +56,13 @@ public struct SolverPlan: Sendable, Equatable {
         }
     }
 
-    /// Plans one solve. `widths` are the network's `n_0 … n_L`; `sampleCount` is m; `rows` the Gram's rows
-    /// (mk exact, m averaged); `lanczosIterations` the expected Krylov dimension (the last round's, or 60).
-    public init(solver: KernelSolver, kernel: KernelKind, widths: [Int], sampleCount m: Int, rows n: Int,
+    /// Plans one solve. `parameterCount` is P; `gramDepth` the multiply–adds per Gram entry (`Σn` for factored MLP
+    /// blocks, P for dense blocks); `sampleCount` is m; `rows` the Gram's rows (mk exact, m averaged);
+    /// `lanczosIterations` the expected Krylov dimension (the last round's, or 60).
+    public init(solver: KernelSolver, kernel: KernelKind, parameterCount: Int, gramDepth: Int, sampleCount m: Int, rows n: Int,
                 memoryBudget: Double, speed: MachineSpeed, lanczosIterations: Int = 60) {
-        let N = Double(n), P = Double(zip(widths, widths.dropFirst()).reduce(0) { $0 + ($1.0 + 1) * $1.1 })
-        let sumWidths = Double(widths.dropFirst().reduce(0, +))
+        let N = Double(n), P = Double(parameterCount)
+        let sumWidths = Double(gramDepth)
         let dense = (seconds: 2 * N * N * sumWidths / speed.gemm + 9 * N * N * N / speed.eigen, bytes: 4 * N * N * 8)
         let iterations = Double(min(lanczosIterations, n))
         let lanczos = kernel == .exact

@@ -80,7 +80,7 @@ public struct FactoredJacobian<Scalar: BLASScalar>: Sendable {
     /// `Z v` for `v ∈ R^{mk}`: the weight-space vector `Σ_{i,a} v_{i,a} ∂_θ f_a(x_i)`, shaped as parameters.
     ///
     /// Per layer, `∂W^ℓ = s_w D̃ᵀ X^{ℓ−1}` and `∂b^ℓ = s_b Σ_i D̃_i`, with `D̃_i = Σ_a v_{i,a} δ^ℓ_{i,a}`.
-    public func contract(_ v: [Scalar]) -> MLPParameters<Scalar> {
+    public func contractByLayer(_ v: [Scalar]) -> MLPParameters<Scalar> {
         precondition(v.count == columnCount, "contract: vector has \(v.count) entries, Z has \(columnCount) columns")
         let m = sampleCount, k = outputCount
         var out = MLPParameters<Scalar>(zerosFor: architecture)
@@ -103,7 +103,7 @@ public struct FactoredJacobian<Scalar: BLASScalar>: Sendable {
     /// sample and output, i.e. one forward-mode pass through the stored factors.
     ///
     /// Per layer, `T^ℓ = s_w X^{ℓ−1} ∂W^ℓᵀ + s_b 1 ∂b^ℓᵀ` (m × n_ℓ), and `(Zᵀw)_{i,a} = Σ_ℓ δ^ℓ_{i,a} · T^ℓ_i`.
-    public func jvp(_ w: MLPParameters<Scalar>) -> [Scalar] {
+    public func jvp(layers w: MLPParameters<Scalar>) -> [Scalar] {
         let m = sampleCount, k = outputCount
         var out = Scalar.filled(0, count: m * k)
         for l in 1...architecture.layerCount {

@@ -1,6 +1,7 @@
 /// The dense Jacobian block `Z ∈ R^{P × mk}` of m samples, stored column by column.
 ///
-/// Column `(i, a)` (`∂_θ f_a(x_i)`, P entries in the order of `MLPParameters.flattened`) is row
+/// Column `(i, a)` (`∂_θ f_a(x_i)`, P entries in the network's flat parameter order, for an MLP that of
+/// `MLPParameters.flattened`) is row
 /// `i·k + a` of `columnsAsRows` (so the storage is `Zᵀ` row-major, i.e. `Z` column-major). This is the
 /// reference the factored path is tested against and the form for layers without Kronecker structure.
 public struct JacobianBlock<Scalar: BLASScalar>: Sendable {
@@ -8,8 +9,6 @@ public struct JacobianBlock<Scalar: BLASScalar>: Sendable {
     public let columnsAsRows: Matrix<Scalar>
     /// `u = f(X; θ)`, m × k.
     public let outputs: Matrix<Scalar>
-    /// The network the block belongs to.
-    public let architecture: MLPArchitecture
 
     /// Number of parameters P.
     public var parameterCount: Int { columnsAsRows.columns }
@@ -46,16 +45,14 @@ public struct JacobianBlock<Scalar: BLASScalar>: Sendable {
         }
         columnsAsRows = z
         outputs = factored.outputs
-        architecture = arch
     }
 
-    /// A dense block received as is (`Zᵀ`, mk × P); shapes are checked.
-    public init(architecture: MLPArchitecture, columnsAsRows: Matrix<Scalar>, outputs: Matrix<Scalar>) throws {
-        guard columnsAsRows.rows == outputs.count, columnsAsRows.columns == architecture.parameterCount,
-              outputs.columns == architecture.outputCount else {
-            throw ModelError.shapeMismatch("dense block is \(columnsAsRows.rows)×\(columnsAsRows.columns) with outputs \(outputs.rows)×\(outputs.columns); expected (m·\(architecture.outputCount))×\(architecture.parameterCount)")
+    /// A dense block received as is (`Zᵀ`, mk × P) of a network with `parameterCount` parameters and
+    /// `outputCount` outputs; shapes are checked.
+    public init(parameterCount: Int, outputCount: Int, columnsAsRows: Matrix<Scalar>, outputs: Matrix<Scalar>) throws {
+        guard columnsAsRows.rows == outputs.count, columnsAsRows.columns == parameterCount, outputs.columns == outputCount else {
+            throw ModelError.shapeMismatch("dense block is \(columnsAsRows.rows)×\(columnsAsRows.columns) with outputs \(outputs.rows)×\(outputs.columns); expected (m·\(outputCount))×\(parameterCount)")
         }
-        self.architecture = architecture
         self.columnsAsRows = columnsAsRows
         self.outputs = outputs
     }

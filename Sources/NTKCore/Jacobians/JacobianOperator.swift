@@ -1,18 +1,21 @@
-/// A Jacobian block `Z` (`P × mk`) of an MLP on m samples, used only through products with it.
+/// A Jacobian block `Z` (`P × mk`) of a network on m samples, used only through products with it.
 ///
 /// The closed-form dynamics need `Z v` (weight update), `Zᵀ w` (linearized outputs) and, on the dense
 /// path, the Gram `ZᵀZ`; they never need `Z`'s storage. Factored blocks (`FactoredJacobian`), dense
 /// blocks (`JacobianBlock`) and unions of workers' blocks (`JacobianUnion`) all provide these.
 public protocol JacobianOperator<Scalar>: Sendable {
     associatedtype Scalar: BLASScalar
-    /// The network the block belongs to.
-    var architecture: MLPArchitecture { get }
+    /// P: the length of θ (rows of `Z`).
+    var parameterCount: Int { get }
+    /// Multiply–adds per exact Gram entry when the Gram is formed from this representation (Σ_ℓ n_ℓ for
+    /// factored MLP blocks, P for dense ones): the solver plan's cost model.
+    var gramDepth: Int { get }
     /// `u = f(X; θ)` at the linearization point, m × k.
     var outputs: Matrix<Scalar> { get }
-    /// `Z v` for `v ∈ R^{mk}` (sample-major), shaped as parameters.
-    func contract(_ v: [Scalar]) -> MLPParameters<Scalar>
-    /// `Zᵀ w` for a weight-space vector: the linearized change of every output.
-    func jvp(_ w: MLPParameters<Scalar>) -> [Scalar]
+    /// `Z v` for `v ∈ R^{mk}` (sample-major): a flat weight-space vector of P entries.
+    func contract(_ v: [Scalar]) -> [Scalar]
+    /// `Zᵀ w` for a flat weight-space vector (P entries): the linearized change of every output.
+    func jvp(_ w: [Scalar]) -> [Scalar]
     /// The empirical NTK Gram of these samples.
     func gram(_ kind: KernelKind) -> Matrix<Scalar>
     /// The cross kernel with another block of the same network (rows: these samples).
@@ -31,6 +34,13 @@ extension JacobianOperator {
 }
 
 extension FactoredJacobian: JacobianOperator {
+    public var parameterCount: Int { architecture.parameterCount }
+    public var gramDepth: Int { architecture.widths.dropFirst().reduce(0, +) }
+
+    public func contract(_ v: [Scalar]) -> [Scalar] { contractByLayer(v).flattened }
+
+    public func jvp(_ w: [Scalar]) -> [Scalar] { jvp(layers: MLPParameters(zerosFor: architecture).reshaping(w)) }
+
     public func crossGram(with other: any JacobianOperator<Scalar>, _ kind: KernelKind) -> Matrix<Scalar> {
         if let factored = other as? FactoredJacobian<Scalar> { return crossGram(with: factored, kind) }
         return denseBlock().crossGram(with: other, kind)
@@ -40,11 +50,11 @@ extension FactoredJacobian: JacobianOperator {
 }
 
 extension JacobianBlock: JacobianOperator {
-    public func contract(_ v: [Scalar]) -> MLPParameters<Scalar> {
-        MLPParameters(zerosFor: architecture).reshaping(columnsAsRows.times(v, transposed: true))
-    }
+    public var gramDepth: Int { parameterCount }
 
-    public func jvp(_ w: MLPParameters<Scalar>) -> [Scalar] { columnsAsRows.times(w.flattened) }
+    public func contract(_ v: [Scalar]) -> [Scalar] { columnsAsRows.times(v, transposed: true) }
+
+    public func jvp(_ w: [Scalar]) -> [Scalar] { columnsAsRows.times(w) }
 
     /// Exact: one SYRK over all P parameters. Averaged: `Zᵀ` viewed as m × (k·P), one SYRK, divided by k.
     public func gram(_ kind: KernelKind = .exact) -> Matrix<Scalar> {

@@ -6,16 +6,16 @@
 public struct JacobianUnion<Scalar: BLASScalar>: JacobianOperator {
     /// The blocks, in sample order.
     public let parts: [any JacobianOperator<Scalar>]
-    public let architecture: MLPArchitecture
+    public let parameterCount: Int
     public let outputs: Matrix<Scalar>
 
     public init(_ parts: [any JacobianOperator<Scalar>]) throws {
         guard let first = parts.first else { throw ModelError.shapeMismatch("a union needs at least one block") }
-        guard parts.allSatisfy({ $0.architecture == first.architecture }) else {
-            throw ModelError.shapeMismatch("blocks of a union must come from the same network")
+        guard parts.allSatisfy({ $0.parameterCount == first.parameterCount && $0.outputCount == first.outputCount }) else {
+            throw ModelError.shapeMismatch("blocks of a union must come from the same network (same P and k)")
         }
         self.parts = parts
-        self.architecture = first.architecture
+        self.parameterCount = first.parameterCount
         self.outputs = Matrix(rows: parts.reduce(0) { $0 + $1.sampleCount }, columns: first.outputCount,
                               elements: parts.flatMap { $0.outputs.elements })
     }
@@ -27,16 +27,22 @@ public struct JacobianUnion<Scalar: BLASScalar>: JacobianOperator {
         return o
     }
 
-    public func contract(_ v: [Scalar]) -> MLPParameters<Scalar> {
+    /// The most expensive part's depth (the plan is an estimate; mixed unions are rare).
+    public var gramDepth: Int { parts.map(\.gramDepth).max()! }
+
+    public func contract(_ v: [Scalar]) -> [Scalar] {
         precondition(v.count == columnCount, "contract: vector has \(v.count) entries, the union has \(columnCount) columns")
-        var total = MLPParameters<Scalar>(zerosFor: architecture)
+        var total = [Scalar](repeating: 0, count: parameterCount)
         for (part, start) in zip(parts, offsets) {
-            total = total.adding(part.contract(Array(v[start..<(start + part.columnCount)])))
+            let piece = part.contract(Array(v[start..<(start + part.columnCount)]))
+            total.withUnsafeMutableBufferPointer { pt in
+                piece.withUnsafeBufferPointer { pp in Scalar.axpy(n: parameterCount, alpha: 1, x: pp.baseAddress!, y: pt.baseAddress!) }
+            }
         }
         return total
     }
 
-    public func jvp(_ w: MLPParameters<Scalar>) -> [Scalar] { parts.flatMap { $0.jvp(w) } }
+    public func jvp(_ w: [Scalar]) -> [Scalar] { parts.flatMap { $0.jvp(w) } }
 
     public func gram(_ kind: KernelKind = .exact) -> Matrix<Scalar> {
         var assembler = GramAssembler<Scalar>(partSizes: parts.map(\.sampleCount), outputCount: outputCount, kind: kind)
@@ -51,8 +57,8 @@ public struct JacobianUnion<Scalar: BLASScalar>: JacobianOperator {
 
     public func denseBlock() -> JacobianBlock<Scalar> {
         let dense = parts.map { $0.denseBlock() }
-        return try! JacobianBlock(architecture: architecture,
-                                  columnsAsRows: Matrix(rows: columnCount, columns: architecture.parameterCount,
+        return try! JacobianBlock(parameterCount: parameterCount, outputCount: outputCount,
+                                  columnsAsRows: Matrix(rows: columnCount, columns: parameterCount,
                                                         elements: dense.flatMap(\.columnsAsRows.elements)),
                                   outputs: outputs)
     }

@@ -7,7 +7,6 @@ import Foundation
 /// outlives the run; the kernel pages its contents in and out as the BLAS calls stream through it. Every
 /// product goes straight to BLAS on the mapped pointer.
 public final class MappedJacobianBlock<Scalar: BLASScalar>: @unchecked Sendable {
-    public let architecture: MLPArchitecture
     public let outputs: Matrix<Scalar>
     /// `mk` and `P`.
     public let rows: Int
@@ -16,12 +15,11 @@ public final class MappedJacobianBlock<Scalar: BLASScalar>: @unchecked Sendable 
     private let length: Int
 
     /// Writes `write`'s bytes (exactly `mk · P` scalars, produced in pieces) to a new file in `directory`, maps it.
-    public init(architecture: MLPArchitecture, outputs: Matrix<Scalar>, directory: URL,
+    public init(parameterCount: Int, outputs: Matrix<Scalar>, directory: URL,
                 write: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
-        self.architecture = architecture
         self.outputs = outputs
         rows = outputs.count
-        parameterCount = architecture.parameterCount
+        self.parameterCount = parameterCount
         length = rows * parameterCount * MemoryLayout<Scalar>.stride
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("block-\(UUID().uuidString).bin").path
@@ -52,7 +50,7 @@ public final class MappedJacobianBlock<Scalar: BLASScalar>: @unchecked Sendable 
 
     /// Spills an in-memory block (for tests and for blocks that are already decoded).
     public convenience init(_ block: JacobianBlock<Scalar>, directory: URL) throws {
-        try self.init(architecture: block.architecture, outputs: block.outputs, directory: directory) { sink in
+        try self.init(parameterCount: block.parameterCount, outputs: block.outputs, directory: directory) { sink in
             try block.columnsAsRows.withUnsafeBufferPointer { try sink(UnsafeRawBufferPointer($0)) }
         }
     }
@@ -73,7 +71,9 @@ public enum MappedBlockError: Error, CustomStringConvertible {
 }
 
 extension MappedJacobianBlock: JacobianOperator {
-    public func contract(_ v: [Scalar]) -> MLPParameters<Scalar> {
+    public var gramDepth: Int { parameterCount }
+
+    public func contract(_ v: [Scalar]) -> [Scalar] {
         precondition(v.count == rows, "v has \(v.count) entries, Z has \(rows) columns")
         var out = [Scalar](repeating: 0, count: parameterCount)
         v.withUnsafeBufferPointer { pv in
@@ -82,11 +82,11 @@ extension MappedJacobianBlock: JacobianOperator {
                             x: pv.baseAddress!, incx: 1, beta: 0, y: po.baseAddress!, incy: 1)
             }
         }
-        return MLPParameters(zerosFor: architecture).reshaping(out)
+        return out
     }
 
-    public func jvp(_ w: MLPParameters<Scalar>) -> [Scalar] {
-        let flat = w.flattened
+    public func jvp(_ flat: [Scalar]) -> [Scalar] {
+        precondition(flat.count == parameterCount, "w has \(flat.count) entries, Z has \(parameterCount) rows")
         var out = [Scalar](repeating: 0, count: rows)
         flat.withUnsafeBufferPointer { pw in
             out.withUnsafeMutableBufferPointer { po in
@@ -108,7 +108,7 @@ extension MappedJacobianBlock: JacobianOperator {
     /// Loads the whole block into memory (for checks and mixed representations).
     public func denseBlock() -> JacobianBlock<Scalar> {
         let copy = Matrix(rows: rows, columns: parameterCount, elements: Array(UnsafeBufferPointer(start: z, count: rows * parameterCount)))
-        return try! JacobianBlock(architecture: architecture, columnsAsRows: copy, outputs: outputs)
+        return try! JacobianBlock(parameterCount: parameterCount, outputCount: outputCount, columnsAsRows: copy, outputs: outputs)
     }
 
     /// `Zᵀ_mine Z_theirs` (exact), or with both viewed as m × (k·P) and divided by k (output-averaged).

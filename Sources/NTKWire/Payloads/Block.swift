@@ -173,7 +173,8 @@ public struct Block: WirePayload {
         -> (block: JacobianBlock<S>, targets: Matrix<S>) {
         let z = try checkedDense(architecture)
         do {
-            let b = try JacobianBlock(architecture: architecture, columnsAsRows: z.matrix(as: S.self), outputs: outputs.matrix(as: S.self))
+            let b = try JacobianBlock(parameterCount: architecture.parameterCount, outputCount: architecture.outputCount,
+                                      columnsAsRows: z.matrix(as: S.self), outputs: outputs.matrix(as: S.self))
             return (b, try targets.matrix(as: S.self))
         } catch let e as ModelError {
             throw WireError.invalidPayload("block: \(e)")
@@ -183,7 +184,7 @@ public struct Block: WirePayload {
     /// The dense block written to a memory-mapped file in `directory` instead of memory (Float32), and the targets.
     public func mappedJacobianBlock(architecture: MLPArchitecture, directory: URL) throws -> (block: MappedJacobianBlock<Float>, targets: Matrix<Float>) {
         let z = try checkedDense(architecture)
-        let block = try MappedJacobianBlock<Float>(architecture: architecture, outputs: outputs.matrix(as: Float.self), directory: directory) { sink in
+        let block = try MappedJacobianBlock<Float>(parameterCount: architecture.parameterCount, outputs: outputs.matrix(as: Float.self), directory: directory) { sink in
             // f32 frames go to the file as they are; f64/f16/bf16 ones are converted first.
             try z.withUnsafeElements(as: Float.self) { try sink(UnsafeRawBufferPointer($0)) }
         }
