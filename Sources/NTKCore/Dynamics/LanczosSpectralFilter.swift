@@ -36,6 +36,9 @@ public struct LanczosSpectralFilter: Sendable {
         public let errorEstimates: [Double]
         /// Ritz values (eigenvalue estimates of `A`), ascending.
         public let ritzValues: [Double]
+        /// `r`'s spectral measure on the Ritz values (Gauss quadrature: the squared first components of the Ritz
+        /// vectors, since the Krylov space starts from `r`); they sum to 1, the fraction of `‖r‖²` at each.
+        public var ritzWeights: [Double] = []
     }
 
     /// Applies `φ(τ·)` for every `τ` in `scales` to `r`, with `A` given by `apply`.
@@ -70,7 +73,7 @@ public struct LanczosSpectralFilter: Sendable {
         var alphas: [Double] = [], betas: [Double] = []
         var previous: [[Double]]? = nil
         var estimates = scales.map { _ in Double.infinity }
-        var small: (coefficients: [[Double]], ritz: [Double]) = ([], [])
+        var small: (coefficients: [[Double]], ritz: [Double], weights: [Double]) = ([], [], [])
         while true {
             let j = basisCount - 1
             let q = Array(basis[(j * n)..<((j + 1) * n)])
@@ -110,12 +113,12 @@ public struct LanczosSpectralFilter: Sendable {
         if dim >= limit, dim < n, !estimates.allSatisfy({ $0 <= tolerance }) {
             throw DynamicsError.notConverged("Lanczos reached \(dim) iterations with error estimate \(estimates.max() ?? .nan) > \(tolerance)")
         }
-        return Result(vectors: vectors, iterations: dim, errorEstimates: estimates, ritzValues: small.ritz)
+        return Result(vectors: vectors, iterations: dim, errorEstimates: estimates, ritzValues: small.ritz, ritzWeights: small.weights)
     }
 
     /// `φ(τ T_j) e_1` for each τ, from the eigendecomposition of the tridiagonal `T_j`.
     private func smallProblem(alphas: [Double], betas: [Double], scales: [Double],
-                              phi: (Double, Double) -> Double) throws -> (coefficients: [[Double]], ritz: [Double]) {
+                              phi: (Double, Double) -> Double) throws -> (coefficients: [[Double]], ritz: [Double], weights: [Double]) {
         let d = alphas.count
         var t = Matrix<Double>(rows: d, columns: d)
         for i in 0..<d { t[i, i] = alphas[i] }
@@ -129,6 +132,6 @@ public struct LanczosSpectralFilter: Sendable {
             for j in 0..<d { c[j] *= ritz[j] - shift <= noiseFloor * top ? 0 : phi(ritz[j], tau) }
             return eigen.vectorRows.times(c, transposed: true)
         }
-        return (coefficients, ritz)
+        return (coefficients, ritz, firstComponents.map { $0 * $0 })
     }
 }

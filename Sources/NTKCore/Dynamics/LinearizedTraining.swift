@@ -193,6 +193,9 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
                     dynamics = try LinearizedDynamics(gram: h, sampleCount: m, learningRate: options.learningRate,
                                                       ridge: options.ridge, noiseFloor: noiseFloor(h.rows))
                     spectrum = KernelSpectrum(eigenvalues: dynamics!.eigen.values, relativeFloor: dynamics!.noiseFloor, method: "dense")
+                    spectrum!.addDiagnostics(measure: KernelSpectrum.measure(of: residual, on: dynamics!.eigen),
+                                             residualNorm2: dot(residual, residual), sampleCount: m, learningRate: options.learningRate,
+                                             ridge: options.ridge, time: times.max() ?? 0)
                 }
                 let dynamics = self.dynamics!
                 betas = try dynamics.coefficients(residual: residual, times: times, flow: options.flow)
@@ -210,6 +213,10 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
                 // Ritz values are of H/m + ρ; the spectrum is reported for H.
                 spectrum = KernelSpectrum(eigenvalues: result.ritzValues.map { ($0 - rho) * Double(m) },
                                           relativeFloor: noiseFloor(jacobian.columnCount), method: "ritz")
+                // The Krylov space starts from the residual: the Ritz weights are its spectral measure (Gauss quadrature).
+                let r2 = dot(residual, residual)
+                spectrum!.addDiagnostics(measure: zip(result.ritzValues, result.ritzWeights).map { (($0 - rho) * Double(m), $1 * r2) },
+                                         residualNorm2: r2, sampleCount: m, learningRate: eta, ridge: rho, time: times.max() ?? 0)
                 if flow == .gradientDescent, let top = result.ritzValues.last, eta * top >= 2 {
                     throw DynamicsError.unstableLearningRate(eta: eta, bound: 2 / top)
                 }
