@@ -115,13 +115,26 @@ public enum ReportFigures {
         spectrumFigure(runs, title: "Kernel effective rank", yLabel: "(Σλ)² / Σλ²", yScale: .linear) { $0.effectiveRank }
     }
 
-    private static func spectrumFigure(_ runs: [RunHistory], title: String, yLabel: String, yScale: AxisScale.Kind,
-                                       value: (KernelSpectrum) -> Double) -> SVGChart? {
+    /// The largest stable gradient-descent learning rate `2/(λ_max/m + ρ)` at each refresh, every run overlaid, log y.
+    public static func stableStep(_ runs: [RunHistory]) -> SVGChart? {
+        spectrumFigure(runs, title: "Stable step for gradient descent", yLabel: "2 / (λ_max/m + ρ) (log scale)", yScale: .logarithmic) { $0.stableStep }
+    }
+
+    /// The part of the residual in slow directions (λ ≤ m/(ητ)) at each refresh, in percent, every run overlaid.
+    public static func slowResidual(_ runs: [RunHistory]) -> SVGChart? {
+        spectrumFigure(runs, title: "Residual in slow directions", yLabel: "‖r‖² with λ ≤ m/(ητ) (%)", yScale: .linear, yExtent: [0, 100]) {
+            $0.slowResidualFraction.map { 100 * $0 }
+        }
+    }
+
+    private static func spectrumFigure(_ runs: [RunHistory], title: String, yLabel: String, yScale: AxisScale.Kind, yExtent: [Double] = [],
+                                       value: (KernelSpectrum) -> Double?) -> SVGChart? {
         let series = runs.enumerated().map { index, run in
-            SVGChart.Series(name: run.label, points: points(run.records.map { Double($0.round) }, run.records.map { $0.spectrum.map(value) }),
+            SVGChart.Series(name: run.label, points: points(run.records.map { Double($0.round) }, run.records.map { $0.spectrum.flatMap(value) }),
                             color: Palette.run(index))
         }
-        return chart(SVGChart(title: title, xLabel: "refresh round", yLabel: yLabel, yScale: yScale, integerX: true, series: series))
+        return chart(SVGChart(title: title, xLabel: "refresh round", yLabel: yLabel, yScale: yScale, integerX: true, series: series,
+                              yExtent: yExtent))
     }
 
     /// The measured kernel drift ‖H_new − H_old‖/‖H_old‖ per round (rounds without a measurement are skipped).

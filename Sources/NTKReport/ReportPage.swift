@@ -21,7 +21,7 @@ public struct ReportPage: Sendable {
 
     /// The complete page.
     public func html() -> String {
-        let body = [header(), summarySection(), accuracySection(), lossSection(), phaseSection(), spectrumSection(), driftSection()]
+        let body = [header(), summarySection(), accuracySection(), lossSection(), phaseSection(), spectrumSection(), stepSection(), driftSection()]
         return """
         <!DOCTYPE html>
         <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
@@ -109,6 +109,32 @@ public struct ReportPage: Sendable {
         parts.append(Markup.element("p", ["class": "note"], Markup.escape(note)))
         if !without.isEmpty { parts.append(missingNote("No kernel spectrum for \(without.joined(separator: ", ")).")) }
         return section("Kernel spectrum", parts)
+    }
+
+    /// What the spectrum means for training: the learning-rate bound and what the next rounds learn slowly.
+    private func stepSection() -> String {
+        let heading = "Step size and slow directions"
+        let step = ReportFigures.stableStep(runs), slow = ReportFigures.slowResidual(runs)
+        guard step != nil || slow != nil else {
+            return section(heading, [missingNote("No run recorded the stable step or the slow residual (FedAvg, cross-entropy, or runs recorded before these diagnostics).")])
+        }
+        let rows = runs.flatMap(SpectrumTable.rows).filter { $0.stableStep != nil }
+        let head = Markup.element("tr", [:], SpectrumTable.headings.map { Markup.element("th", [:], Markup.escape($0)) }.joined())
+        let body = rows.map { row in Markup.element("tr", [:], SpectrumTable.cells(row).map { Markup.element("td", [:], Markup.escape($0)) }.joined()) }
+        let table = Markup.element("table", [:], Markup.element("thead", [:], head) + Markup.element("tbody", [:], body.joined(separator: "\n")))
+        let note = """
+        Loss (1/2m) Σ‖y − f‖² + (ρ/2)‖θ − θ₀‖², m = all samples. Stable step: gradient descent on this loss (linearized \
+        at the refresh) converges for learning rates below 2/(λ_max/m + ρ) and diverges above; λ_max/m is the top \
+        eigenvalue of the Gauss–Newton part of the loss Hessian. Slow: eigen-directions of H with λ ≤ m/(ητ), τ the \
+        round's longest candidate time, where gradient flow removes less than 63% (1 − 1/e) of the residual within the \
+        round; the null space of H counts as slow (it is never learned). The percentage is the share of ‖f(θ) − y‖² at \
+        the refresh in those directions: dense solves project the residual on the eigenvectors; Lanczos, whose Krylov \
+        space starts from the residual, reads it from the Ritz vectors' first components (Gauss quadrature: close, \
+        not exact). The round's chosen t is at most τ, so at least this share is learned slowly.
+        """
+        return section(heading, [figure(step?.svg(), missing: "No run recorded the stable step."),
+                                 figure(slow?.svg(), missing: "No run recorded the slow residual."),
+                                 table, Markup.element("p", ["class": "note"], Markup.escape(note))])
     }
 
     private func driftSection() -> String {

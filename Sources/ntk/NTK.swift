@@ -37,6 +37,7 @@ struct NTK: ParsableCommand {
             KeygenCommand.self,
             PartitionCommand.self,
             ReportCommand.self,
+            SpectrumCommand.self,
         ]
     )
 

@@ -50,7 +50,11 @@ enum RunFixtures {
     /// An NTK run (3 rounds, spectra and drift) and a FedAvg run (5 rounds, neither), as histories.
     static func twoRuns() -> [RunHistory] {
         let spectrum = { (scale: Double) in
-            KernelSpectrum(eigenvalues: (1...40).map { scale * 100 / Double($0 * $0) }, relativeFloor: 1e-7, method: "ritz")
+            var s = KernelSpectrum(eigenvalues: (1...40).map { scale * 100 / Double($0 * $0) }, relativeFloor: 1e-7, method: "ritz")
+            // Residual spread evenly over the 40 directions; with m = 50, η = 1, τ = 10 the threshold is λ ≤ 5.
+            s.addDiagnostics(measure: (1...40).map { (scale * 100 / Double($0 * $0), 1) }, residualNorm2: 40, sampleCount: 50,
+                             learningRate: 1, ridge: 0, time: 10)
+            return s
         }
         let ntk = RunHistory(name: "ntk-run", directory: URL(fileURLWithPath: "/tmp/ntk-run"), records: [
             record(round: 1, accuracy: 0.95, up: 60_000_000, down: 30_000_000, spectrum: spectrum(1)),

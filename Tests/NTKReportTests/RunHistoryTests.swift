@@ -20,6 +20,27 @@ final class RunHistoryTests: XCTestCase {
         XCTAssertEqual(run.strategy, .ntk)
     }
 
+    /// `ntk spectrum`'s rows: one per refresh, read back from a run directory, as text and as JSON.
+    func testSpectrumRowsFromARunDirectory() throws {
+        let run = RunFixtures.twoRuns()[0]
+        let loaded = try RunHistory.load(try RunFixtures.directory(run.name, text: RunFixtures.jsonl(run.records)))
+        let rows = SpectrumTable.rows(loaded)
+        XCTAssertEqual(rows.map(\.round), [1, 2, 3])
+        for (row, record) in zip(rows, run.records) {
+            let spectrum = record.spectrum!
+            XCTAssertEqual(row.largest, spectrum.values.max())
+            XCTAssertEqual(row.smallest, spectrum.values.min())
+            XCTAssertEqual(row.stableStep, spectrum.stableStep)
+            XCTAssertEqual(row.slowResidualFraction, spectrum.slowResidualFraction)
+            XCTAssertNotNil(row.slowResidualFraction)
+        }
+        XCTAssertTrue(SpectrumTable.rows(RunFixtures.twoRuns()[1]).isEmpty, "FedAvg has no kernel")
+        let text = SpectrumTable.text(rows).split(separator: "\n")
+        XCTAssertEqual(text.count, 4)
+        XCTAssertTrue(text[0].hasPrefix("run"))
+        XCTAssertEqual(try JSONDecoder().decode([SpectrumRow].self, from: Data(try SpectrumTable.json(rows).utf8)), rows)
+    }
+
     func testFedAvgIsRecognisedBySolver() throws {
         let dir = try RunFixtures.directory("avg", text: RunFixtures.jsonl([RunFixtures.record(round: 1, accuracy: 0.8, solver: "fedavg")]))
         XCTAssertEqual(try RunHistory.load(dir).strategy, .fedAvg)
