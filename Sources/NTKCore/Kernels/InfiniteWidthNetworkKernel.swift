@@ -53,6 +53,8 @@ public struct InfiniteWidthNetworkKernel: Sendable {
     private let steps: [Step]
     private let expectation: [Activation: InfiniteWidthKernel]
     private let activationCount: Int
+    private let diagonalOnly: Bool
+    private let residualDepth: Int
 
     /// Checks the spec against the input shape (throws `NetworkSpecError` pointing at the layer that does
     /// not fit) and against what the limit needs (Gaussian inputs to activations and residual sums).
@@ -70,10 +72,12 @@ public struct InfiniteWidthNetworkKernel: Sendable {
         self.biasScale = biasScale
         self.weightScale = weightScale
         self.quadratureDegree = quadratureDegree
-        var compiler = Compiler()
+        diagonalOnly = !Self.needsAllPositionPairs(spec.layers)
+        var compiler = Compiler(diagonalOnly: diagonalOnly)
         _ = try compiler.compile(spec.layers, shape: inputShape, gaussian: false, context: "")
         steps = compiler.steps
         activationCount = compiler.activations
+        residualDepth = compiler.maxDepth
         var expectation: [Activation: InfiniteWidthKernel] = [:]
         for step in compiler.steps {
             if case .activation(let a, _, _, _) = step, expectation[a] == nil {
@@ -91,13 +95,23 @@ public struct InfiniteWidthNetworkKernel: Sendable {
                       biasScale: biasScale, weightScale: weightScale, quadratureDegree: quadratureDegree)
     }
 
-    /// Numbers held per sample pair while it is evaluated (the `|P|²` covariance and NTK tensors of the
-    /// largest layer, with the scratch and residual copies): × 8 bytes × threads is the working memory.
+    /// True when only aligned position pairs `(s, s)` are carried: networks whose spatial layers are conv,
+    /// activations and residual blocks, read out by `flatten` (no pooling). TP II E.3.1: "in the
+    /// vectorization case, we only need to compute the entries where s = t" — a conv maps aligned pairs to
+    /// aligned pairs. Then a pair costs `O(|P|)` per layer instead of `O(|P|²)`.
+    public var alignedPositionsOnly: Bool { diagonalOnly }
+
+    /// Numbers held per sample pair while it is evaluated (the covariance and NTK tensors of the largest
+    /// layer, with the scratch and residual copies); × 8 bytes × threads is the working memory, plus the
+    /// input-covariance block (at most `blockBudget` numbers).
     public var scalarsPerPair: Int {
-        let largest = steps.map(\.largestPairTensor).max() ?? 1
-        let p = inputShape.isFlat ? 1 : inputShape.height * inputShape.width
-        return 6 * max(largest, p * p)
+        let (h, w, _) = spatial(inputShape)
+        let largest = steps.map(\.largestTensor).max() ?? 1
+        return (4 + 2 * residualDepth) * max(largest, diagonalOnly ? h * w : h * h * w * w)
     }
+
+    /// Numbers in one input-covariance block (`|P|` positions of a sample against those of many others).
+    static let blockBudget = 1 << 22
 
     /// NNGP `Σ(x1, x2)` and NTK `Θ(x1, x2)` of the network output between the rows of `x1` (m1 × d) and `x2`
     /// (m2 × d; `nil`: `x1` itself, symmetric), each sample a row-major `H × W × C` image, `d = H·W·C`.
@@ -123,35 +137,43 @@ public struct InfiniteWidthNetworkKernel: Sendable {
         }
         let (h, w, c) = spatial(inputShape)
         let p = h * w
-        let pairSize = p * p
         nngp.withUnsafeMutableBufferPointer { pn in
             ntk.withUnsafeMutableBufferPointer { pt in
                 let out = (nngp: SharedBuffer(pn.baseAddress!), ntk: SharedBuffer(pt.baseAddress!))
                 for i in 0..<m1 {
-                    let first = x2 == nil ? i + 1 : 0
-                    guard first < m2 else { continue }
-                    // Row block: ξ_i's positions against every position of the samples j ≥ first, one GEMM.
-                    let xi = Matrix(rows: p, columns: c, elements: x1.row(i))
-                    let block = Matrix(rows: (m2 - first) * p, columns: c,
-                                       elements: Array(other.elements[(first * d)..<(m2 * d)]))
-                    let gram = Matrix.product(xi, block, transposeB: true, alpha: 1 / Double(c))
-                    let count = m2 - first
-                    let workers = min(threadCount, count)
-                    gram.withUnsafeBufferPointer { g in
-                        let gp = g.baseAddress!
+                    var first = x2 == nil ? i + 1 : 0
+                    // Columns in blocks, so that the input covariances held at once stay bounded.
+                    let perBlock = max(1, Self.blockBudget / (p * p))
+                    while first < m2 {
+                        let last = min(m2, first + perBlock)
+                        let count = last - first
+                        let workers = min(threadCount, count)
+                        // Full covariances: ξ_i's positions against every position of samples first..<last,
+                        // one GEMM (|P| × count·|P|). Aligned positions only: plain dot products per pair.
+                        let gram = diagonalOnly ? nil : Matrix.product(
+                            Matrix(rows: p, columns: c, elements: x1.row(i)),
+                            Matrix(rows: count * p, columns: c, elements: Array(other.elements[(first * d)..<(last * d)])),
+                            transposeB: true, alpha: 1 / Double(c))
+                        let base = first
                         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                            var input = [Double](repeating: 0, count: pairSize)
                             var jj = worker
                             while jj < count {
-                                let j = first + jj
-                                // C⁰ in the pair layout [a1][a2][b1][b2] from the GEMM's [s][(j, t)].
-                                input.withUnsafeMutableBufferPointer { q in
-                                    for a1 in 0..<h { for b1 in 0..<w {
-                                        let row = gp + (a1 * w + b1) * (count * p) + jj * p
-                                        for a2 in 0..<h { for b2 in 0..<w {
-                                            q[((a1 * h + a2) * w + b1) * w + b2] = row[a2 * w + b2]
+                                let j = base + jj
+                                let input: [Double]
+                                if let gram {
+                                    // C⁰ in the pair layout [a1][a2][b1][b2] from the GEMM's [s][(j, t)].
+                                    input = gram.withUnsafeBufferPointer { g in
+                                        var q = [Double](repeating: 0, count: p * p)
+                                        for a1 in 0..<h { for b1 in 0..<w {
+                                            let row = g.baseAddress! + (a1 * w + b1) * (count * p) + jj * p
+                                            for a2 in 0..<h { for b2 in 0..<w {
+                                                q[((a1 * h + a2) * w + b1) * w + b2] = row[a2 * w + b2]
+                                            } }
                                         } }
-                                    } }
+                                        return q
+                                    }
+                                } else {
+                                    input = alignedInputCovariance(x1, i, other, j)
                                 }
                                 let r = propagate(input, left: chains1[i].variances, right: chains2[j].variances)
                                 out.nngp.pointer[i * m2 + j] = r.nngp
@@ -159,6 +181,7 @@ public struct InfiniteWidthNetworkKernel: Sendable {
                                 jj += workers
                             }
                         }
+                        first = last
                     }
                 }
             }
@@ -178,6 +201,24 @@ public struct InfiniteWidthNetworkKernel: Sendable {
         var variances: [[Double]]
     }
 
+    /// `C⁰_{s,s} = ξ_s · ξ̄_s / C` for the aligned positions of rows `i` of `a` and `j` of `b`.
+    private func alignedInputCovariance(_ a: Matrix<Double>, _ i: Int, _ b: Matrix<Double>, _ j: Int) -> [Double] {
+        let (h, w, c) = spatial(inputShape)
+        let d = inputShape.count
+        var q = [Double](repeating: 0, count: h * w)
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                let xa = pa.baseAddress! + i * d, xb = pb.baseAddress! + j * d
+                for s in 0..<(h * w) {
+                    var sum = 0.0
+                    for ch in 0..<c { sum += xa[s * c + ch] * xb[s * c + ch] }
+                    q[s] = sum / Double(c)
+                }
+            }
+        }
+        return q
+    }
+
     private func selfChains(_ x: Matrix<Double>, threads: Int) -> [Chain] {
         let (h, w, c) = spatial(inputShape)
         let p = h * w
@@ -188,6 +229,7 @@ public struct InfiniteWidthNetworkKernel: Sendable {
         while start < x.rows {
             let end = min(x.rows, start + chunk)
             let inputs: [[Double]] = (start..<end).map { i in
+                if diagonalOnly { return alignedInputCovariance(x, i, x, i) }
                 let xi = Matrix(rows: p, columns: c, elements: x.row(i))
                 let g = Matrix.product(xi, xi, transposeB: true, alpha: 1 / Double(c))
                 var q = [Double](repeating: 0, count: p * p)
@@ -216,9 +258,9 @@ public struct InfiniteWidthNetworkKernel: Sendable {
         return chains
     }
 
-    /// Runs the compiled layers on one pair's input covariance (pair layout `[a1][a2][b1][b2]`). `left`/`right`:
-    /// the two samples' position variances before each activation; `nil` for a sample with itself, whose
-    /// variances are the diagonal of its own covariance (returned).
+    /// Runs the compiled layers on one pair's input covariance (pair layout `[a1][a2][b1][b2]`, or `[a][b]` for
+    /// aligned positions only). `left`/`right`: the two samples' position variances before each activation;
+    /// `nil` for a sample with itself, whose variances are the diagonal of its own covariance (returned).
     private func propagate(_ input: [Double], left: [[Double]]?, right: [[Double]]?)
         -> (nngp: Double, ntk: Double, variances: [[Double]]) {
         var k = input
@@ -229,11 +271,10 @@ public struct InfiniteWidthNetworkKernel: Sendable {
         let sw2 = weightScale * weightScale, b2 = biasScale * biasScale
         for step in steps {
             switch step {
-            case let .window(_, w, alongHeight, alongWidth):
+            case .window(let window):
                 // C′ = σ_w² 𝒯(C) + β², Θ′ = σ_w² 𝒯(Θ) + C′.
-                let blocks = alongHeight.outCount * alongHeight.outCount
-                var ck = alongWidth.apply(alongWidth: alongHeight.apply(alongHeight: k, blocks: w * w), blocks: blocks)
-                var ct = alongWidth.apply(alongWidth: alongHeight.apply(alongHeight: t, blocks: w * w), blocks: blocks)
+                var ck = window.apply(k)
+                var ct = window.apply(t)
                 for e in 0..<ck.count {
                     ck[e] = sw2 * ck[e] + b2
                     ct[e] = sw2 * ct[e] + ck[e]
@@ -242,40 +283,44 @@ public struct InfiniteWidthNetworkKernel: Sendable {
             case .dense:
                 k[0] = sw2 * k[0] + b2
                 t[0] = sw2 * t[0] + k[0]
-            case let .pool(_, w, alongHeight, alongWidth):
-                let blocks = alongHeight.outCount * alongHeight.outCount
-                k = alongWidth.apply(alongWidth: alongHeight.apply(alongHeight: k, blocks: w * w), blocks: blocks)
-                t = alongWidth.apply(alongWidth: alongHeight.apply(alongHeight: t, blocks: w * w), blocks: blocks)
+            case .pool(let window):
+                k = window.apply(k)
+                t = window.apply(t)
             case .globalPool:
                 let n = Double(k.count)
                 k = [k.reduce(0, +) / n]
                 t = [t.reduce(0, +) / n]
             case let .flatten(h, w):
                 var sk = 0.0, st = 0.0
-                for a in 0..<h { for b in 0..<w {
-                    let e = ((a * h + a) * w + b) * w + b
+                for s in 0..<(h * w) {
+                    let e = diagonalIndex(s, h, w)
                     sk += k[e]; st += t[e]
-                } }
+                }
                 let n = Double(h * w)
                 k = [sk / n]; t = [st / n]
             case let .activation(act, index, h, w):
-                let diagonal: [Double] = (0..<(h * w)).map { s in
-                    let (a, b) = (s / w, s % w)
-                    return k[((a * h + a) * w + b) * w + b]
-                }
+                let diagonal: [Double] = (0..<(h * w)).map { k[diagonalIndex($0, h, w)] }
                 if left == nil { variances.append(diagonal) }
                 let v1 = left?[index] ?? diagonal, v2 = right?[index] ?? diagonal
                 let rule = expectation[act]!
-                for a1 in 0..<h { for a2 in 0..<h { for b1 in 0..<w {
-                    let k11 = v1[a1 * w + b1]
-                    let base = ((a1 * h + a2) * w + b1) * w
-                    for b2 in 0..<w {
-                        let e = base + b2
-                        let (value, derivative) = rule.expectations(k11, k[e], v2[a2 * w + b2])
+                if diagonalOnly {
+                    for e in 0..<(h * w) {
+                        let (value, derivative) = rule.expectations(v1[e], k[e], v2[e])
                         k[e] = value
                         t[e] *= derivative
                     }
-                } } }
+                } else {
+                    for a1 in 0..<h { for a2 in 0..<h { for b1 in 0..<w {
+                        let k11 = v1[a1 * w + b1]
+                        let base = ((a1 * h + a2) * w + b1) * w
+                        for b2 in 0..<w {
+                            let e = base + b2
+                            let (value, derivative) = rule.expectations(k11, k[e], v2[a2 * w + b2])
+                            k[e] = value
+                            t[e] *= derivative
+                        }
+                    } } }
+                }
             case .pushResidual:
                 saved.append((k, t))
             case .popResidual(let scale):
@@ -291,34 +336,57 @@ public struct InfiniteWidthNetworkKernel: Sendable {
         return (k[0], t[0], variances)
     }
 
+    /// Where position `s = a·w + b` paired with itself sits in a pair tensor.
+    @inline(__always)
+    private func diagonalIndex(_ s: Int, _ h: Int, _ w: Int) -> Int {
+        if diagonalOnly { return s }
+        let (a, b) = (s / w, s % w)
+        return ((a * h + a) * w + b) * w + b
+    }
+
     // MARK: - Compilation
 
-    /// One operation on a pair's `(C, Θ)` tensors. Shapes are the step's input `h × w` (position grid).
+    /// One operation on a pair's `(C, Θ)` tensors; `h × w` is the step's input position grid.
     private enum Step: Sendable {
         /// conv: the window sum along height then width, then the affine update.
-        case window(h: Int, w: Int, AxisCoupling, AxisCoupling)
+        case window(Separable)
         /// dense on a flat (1 × 1) kernel.
         case dense
         /// average pooling: window means of both samples along height then width.
-        case pool(h: Int, w: Int, AxisCoupling, AxisCoupling)
+        case pool(Separable)
         case globalPool
         case flatten(h: Int, w: Int)
         case activation(Activation, index: Int, h: Int, w: Int)
         case pushResidual
         case popResidual(scale: Double)
 
-        var largestPairTensor: Int {
+        var largestTensor: Int {
             switch self {
-            case let .window(h, w, _, _), let .pool(h, w, _, _), let .flatten(h, w), let .activation(_, _, h, w):
-                return h * h * w * w
+            case .window(let s), .pool(let s): return s.largestTensor
             default: return 1
             }
         }
     }
 
+    /// Whether any layer couples position pairs that are not aligned (pooling of either kind).
+    private static func needsAllPositionPairs(_ layers: [LayerSpec]) -> Bool {
+        layers.contains { layer in
+            switch layer {
+            case .averagePool, .globalAveragePool: return true
+            case .residual(let branch, _): return needsAllPositionPairs(branch)
+            default: return false
+            }
+        }
+    }
+
     private struct Compiler {
+        let diagonalOnly: Bool
         var steps: [Step] = []
         var activations = 0
+        var depth = 0
+        var maxDepth = 0
+
+        init(diagonalOnly: Bool) { self.diagonalOnly = diagonalOnly }
 
         /// Appends `layers`' steps; returns the output shape and whether the output is Gaussian.
         mutating func compile(_ layers: [LayerSpec], shape input: TensorShape, gaussian input0: Bool,
@@ -334,16 +402,18 @@ public struct InfiniteWidthNetworkKernel: Sendable {
                 }
                 switch layer {
                 case let .conv(_, size, stride, padding):
-                    steps.append(.window(h: h, w: w,
-                                         AxisCoupling(convolving: h, size: size, stride: stride, padding: padding),
-                                         AxisCoupling(convolving: w, size: size, stride: stride, padding: padding)))
+                    let aligned = diagonalOnly
+                    let along = { (n: Int) in
+                        AxisCoupling(convolving: n, size: size, stride: stride, padding: padding, alignedOnly: aligned)
+                    }
+                    steps.append(.window(Separable(h: h, w: w, height: along(h), width: along(w), alignedOnly: diagonalOnly)))
                     gaussian = true
                 case .dense:
                     steps.append(.dense)
                     gaussian = true
                 case let .averagePool(size, stride):
-                    steps.append(.pool(h: h, w: w, AxisCoupling(pooling: h, size: size, stride: stride),
-                                       AxisCoupling(pooling: w, size: size, stride: stride)))
+                    steps.append(.pool(Separable(h: h, w: w, height: AxisCoupling(pooling: h, size: size, stride: stride),
+                                                 width: AxisCoupling(pooling: w, size: size, stride: stride), alignedOnly: false)))
                 case .globalAveragePool:
                     steps.append(.globalPool)
                 case .flatten:
@@ -361,8 +431,11 @@ public struct InfiniteWidthNetworkKernel: Sendable {
                     gaussian = false
                 case let .residual(branch, scale):
                     steps.append(.pushResidual)
+                    depth += 1
+                    maxDepth = max(maxDepth, depth)
                     let (_, branchGaussian) = try compile(branch, shape: shape, gaussian: gaussian,
                                                           context: context + "inside res(…): ")
+                    depth -= 1
                     guard branchGaussian, gaussian else {
                         throw ModelError.invalidArchitecture(context + "res(…) at infinite width needs a Gaussian skip input and a branch that ends in a conv or dense layer (pre-activation blocks such as conv(8,3)-res(relu-conv(8,3))); the sum of a non-Gaussian term has no closed-form limit after it (stax's FanInSum refuses it too)")
                     }
@@ -375,32 +448,61 @@ public struct InfiniteWidthNetworkKernel: Sendable {
     }
 }
 
-/// How output position pairs `(o1, o2)` along one axis draw on input position pairs `(i1, i2)`:
-/// `out(o1, o2) = weight · Σ in(i1, i2)` over the listed sources (zero padding: missing pairs add nothing).
+/// A window operation applied along height, then along width, of a pair tensor: `[a1][a2][b1][b2]`
+/// (all position pairs) or `[a][b]` (aligned positions only).
+private struct Separable: Sendable {
+    let height: AxisCoupling
+    let width: AxisCoupling
+    /// Numbers per height entry of the input (`w²`, or `w` aligned).
+    let heightBlock: Int
+    /// Width blocks after the height pass (`h′²`, or `h′`), each `widthIn` numbers (`w²`, or `w`).
+    let widthBlocks: Int
+    let widthIn: Int
+
+    init(h: Int, w: Int, height: AxisCoupling, width: AxisCoupling, alignedOnly: Bool) {
+        self.height = height
+        self.width = width
+        heightBlock = alignedOnly ? w : w * w
+        widthBlocks = height.entries
+        widthIn = heightBlock
+    }
+
+    var largestTensor: Int { max(height.inEntries * heightBlock, widthBlocks * widthIn) }
+
+    func apply(_ x: [Double]) -> [Double] {
+        width.apply(alongWidth: height.apply(alongHeight: x, blocks: heightBlock), blocks: widthBlocks, inSize: widthIn)
+    }
+}
+
+/// How output entries along one axis draw on input entries: `out(e) = weight · Σ in(source)` over the listed
+/// sources (zero padding: missing positions add nothing). An entry is a position pair `(o1, o2)` ↦
+/// `o1·out + o2` (sources `i1·n + i2`), or one aligned position `o` (sources `i`).
 private struct AxisCoupling: Sendable {
-    let inCount: Int
-    let outCount: Int
-    /// CSR offsets into `sources`, one range per output pair `o1·outCount + o2`.
+    /// Entries of the input (`n²`, or `n` aligned).
+    let inEntries: Int
+    /// CSR offsets into `sources`, one range per output entry.
     let offsets: [Int]
-    /// `i1·inCount + i2`.
     let sources: [Int]
     let weight: Double
 
-    /// A conv along an axis of length `n`: E.3's 𝒯, `(1/k) Σ_κ in(σo1+κ−p, σo2+κ−p)` — aligned offsets only.
-    init(convolving n: Int, size k: Int, stride s: Int, padding: LayerSpec.Padding) {
+    var entries: Int { offsets.count - 1 }
+
+    /// A conv along an axis of length `n`: E.3's 𝒯, `(1/k) Σ_κ in(σo1+κ−p, σo2+κ−p)` — aligned offsets only,
+    /// so aligned pairs `(o, o)` draw on aligned pairs only.
+    init(convolving n: Int, size k: Int, stride s: Int, padding: LayerSpec.Padding, alignedOnly: Bool) {
         let out = LayerSpec.convolvedSize(n, size: k, stride: s, padding: padding)
         let low = padding == .same ? max((out - 1) * s + k - n, 0) / 2 : 0
         var offsets = [0], sources: [Int] = []
         for o1 in 0..<out {
-            for o2 in 0..<out {
+            for o2 in (alignedOnly ? o1..<(o1 + 1) : 0..<out) {
                 for kappa in 0..<k {
                     let u1 = o1 * s + kappa - low, u2 = o2 * s + kappa - low
-                    if u1 >= 0, u1 < n, u2 >= 0, u2 < n { sources.append(u1 * n + u2) }
+                    if u1 >= 0, u1 < n, u2 >= 0, u2 < n { sources.append(alignedOnly ? u1 : u1 * n + u2) }
                 }
                 offsets.append(sources.count)
             }
         }
-        self.init(inCount: n, outCount: out, offsets: offsets, sources: sources, weight: 1 / Double(k))
+        self.init(inEntries: alignedOnly ? n : n * n, offsets: offsets, sources: sources, weight: 1 / Double(k))
     }
 
     /// Average pooling (valid) along an axis: `(1/k²) Σ_{u ∈ win(o1), v ∈ win(o2)} in(u, v)` — every pair.
@@ -413,22 +515,21 @@ private struct AxisCoupling: Sendable {
                 offsets.append(sources.count)
             }
         }
-        self.init(inCount: n, outCount: out, offsets: offsets, sources: sources, weight: 1 / Double(k * k))
+        self.init(inEntries: n * n, offsets: offsets, sources: sources, weight: 1 / Double(k * k))
     }
 
-    private init(inCount: Int, outCount: Int, offsets: [Int], sources: [Int], weight: Double) {
-        self.inCount = inCount; self.outCount = outCount; self.offsets = offsets; self.sources = sources
-        self.weight = weight
+    private init(inEntries: Int, offsets: [Int], sources: [Int], weight: Double) {
+        self.inEntries = inEntries; self.offsets = offsets; self.sources = sources; self.weight = weight
     }
 
-    /// Along the leading (height) axis pair of `[a1][a2][rest]`, `rest` = `blocks` contiguous numbers.
+    /// Along the leading (height) axis of `[height entry][rest]`, `rest` = `blocks` contiguous numbers.
     func apply(alongHeight input: [Double], blocks: Int) -> [Double] {
-        var out = [Double](repeating: 0, count: outCount * outCount * blocks)
+        var out = [Double](repeating: 0, count: entries * blocks)
         input.withUnsafeBufferPointer { pin in
             out.withUnsafeMutableBufferPointer { pout in
-                for pair in 0..<(outCount * outCount) {
-                    let o = pout.baseAddress! + pair * blocks
-                    for e in offsets[pair]..<offsets[pair + 1] {
+                for entry in 0..<entries {
+                    let o = pout.baseAddress! + entry * blocks
+                    for e in offsets[entry]..<offsets[entry + 1] {
                         let src = pin.baseAddress! + sources[e] * blocks
                         for z in 0..<blocks { o[z] += src[z] }
                     }
@@ -439,19 +540,19 @@ private struct AxisCoupling: Sendable {
         return out
     }
 
-    /// Along the trailing (width) axis pair of `[rest][b1][b2]`, `rest` = `blocks` matrices `inCount²`.
-    func apply(alongWidth input: [Double], blocks: Int) -> [Double] {
-        let inSize = inCount * inCount, outSize = outCount * outCount
+    /// Along the trailing (width) axis of `[block][width entry]`: `blocks` blocks of `inSize` numbers.
+    func apply(alongWidth input: [Double], blocks: Int, inSize: Int) -> [Double] {
+        let outSize = entries
         var out = [Double](repeating: 0, count: blocks * outSize)
         input.withUnsafeBufferPointer { pin in
             out.withUnsafeMutableBufferPointer { pout in
                 for block in 0..<blocks {
                     let src = pin.baseAddress! + block * inSize
                     let o = pout.baseAddress! + block * outSize
-                    for pair in 0..<outSize {
+                    for entry in 0..<outSize {
                         var sum = 0.0
-                        for e in offsets[pair]..<offsets[pair + 1] { sum += src[sources[e]] }
-                        o[pair] = sum * weight
+                        for e in offsets[entry]..<offsets[entry + 1] { sum += src[sources[e]] }
+                        o[entry] = sum * weight
                     }
                 }
             }
