@@ -11,6 +11,10 @@ public enum LayerGramMethod: String, CaseIterable, Sendable {
     /// eq. 2–9: forward × backward inner products): no per-parameter work, cost ∝ m² S² (patchLength + k C_out).
     /// Cheap when a layer has few output positions S and many channels.
     case structured
+    /// For the convolution feeding global average pooling and the output dense layer through channel-wise
+    /// layers only: one signal per sample and per-channel Grams (`ChannelFactors`); cost ∝ m² C (patchLength
+    /// + 1 + k²). Other layers asked for it use explicit columns.
+    case channelFactored
 }
 
 extension NetworkJacobian {
@@ -48,6 +52,8 @@ enum NetworkGram {
             switch choose(a, rhs, layer: l, kind: kind, symmetric: symmetric, requested: method) {
             case .explicitColumns:
                 explicitTerm(a, rhs, layer: l, kind: kind, symmetric: symmetric, into: &result)
+            case .channelFactored:
+                channelTerm(a, rhs, layer: l, kind: kind, symmetric: symmetric, into: &result)
             default:
                 if a.layers[l].geometry.positions == 1 {
                     kroneckerTerm(a, rhs, layer: l, kind: kind, symmetric: symmetric, into: &result)
@@ -67,6 +73,8 @@ enum NetworkGram {
                                       symmetric: Bool, requested: LayerGramMethod) -> LayerGramMethod {
         let layer = a.layers[l], g = layer.geometry
         if g.positions == 1 { return .structured }
+        let factored = a.channelFactors[l] != nil && b.channelFactors[l] != nil
+        if requested == .channelFactored { return factored ? .channelFactored : .explicitColumns }
         if requested != .automatic { return requested }
         let k = Double(a.outputCount), pairs = Double(a.sampleCount) * Double(b.sampleCount) * (symmetric ? 0.5 : 1)
         let outputPairs = kind == .exact ? k * k : k
@@ -74,6 +82,8 @@ enum NetworkGram {
         let explicit = pairs * outputPairs * Double(layer.parameterCount)
             + Double(a.sampleCount + (symmetric ? 0 : b.sampleCount)) * k * s * c * n
         let structured = 2 * pairs * (s * s * n + k * s * s * c + outputPairs * s * c)
+        let channel = factored ? pairs * c * (n + 1 + (kind == .exact ? k * k : 0)) + Double(a.sampleCount) * s * c * n : .infinity
+        if channel <= min(explicit, structured) { return .channelFactored }
         return structured < explicit ? .structured : .explicitColumns
     }
 

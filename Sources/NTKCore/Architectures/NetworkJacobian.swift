@@ -16,6 +16,8 @@ public struct NetworkJacobian<Scalar: BLASScalar>: Sendable {
     public let outputs: Matrix<Scalar>
     /// Number of parameters P.
     public let parameterCount: Int
+    /// Per affine layer index, when its signals factor by channel (see `ChannelFactors`).
+    let channelFactors: [Int: ChannelFactors<Scalar>]
 
     /// Number of samples m.
     public var sampleCount: Int { outputs.rows }
@@ -34,6 +36,9 @@ public struct NetworkJacobian<Scalar: BLASScalar>: Sendable {
             _ = NetworkPasses.backward(network.layers, traces, top, samples: m, outputs: k, upstream: false,
                                        theta: theta.baseAddress!, deltas: &deltas)
             return (output, traces, deltas)
+        }
+        self.channelFactors = network.parameters.withUnsafeBufferPointer { theta in
+            ChannelFactors.find(network.layers, traces, samples: m, theta: theta.baseAddress!)
         }
         var inputsByLayer: [Matrix<Scalar>] = []
         Self.collectInputs(traces, into: &inputsByLayer)
@@ -71,12 +76,19 @@ public struct NetworkJacobian<Scalar: BLASScalar>: Sendable {
     /// (leading dimension `ld`) gets `s_w D_{i,a}ᵀ P_i` (C_out × patchLength, row-major) then `s_b 1ᵀ D_{i,a}`.
     /// One GEMM per (sample, output) over the S positions; patches gathered per chunk of samples.
     func writeColumns(layer l: Int, samples: Range<Int>, into out: UnsafeMutablePointer<Scalar>, leadingDimension ld: Int) {
-        let a = layers[l], g = a.geometry, k = outputCount
+        writeColumns(layer: l, signals: deltas[l], outputs: outputCount, samples: samples, into: out, leadingDimension: ld)
+    }
+
+    /// `writeColumns` with other signals in place of `Δ^ℓ` (`outputs` rows per sample): the channel
+    /// factorization's per-sample `M_i` is this with the single signal `E_i`.
+    func writeColumns(layer l: Int, signals: Matrix<Scalar>, outputs k: Int, samples: Range<Int>,
+                      into out: UnsafeMutablePointer<Scalar>, leadingDimension ld: Int) {
+        let a = layers[l], g = a.geometry
         let (positions, c, length) = (g.positions, a.outputChannels, g.patchLength)
         let sw = Scalar(a.weightMultiplier), sb = Scalar(a.biasMultiplier)
         let step = NetworkPasses.chunk(perSample: positions * length)
         layerInputs[l].withUnsafeBufferPointer { px in
-            deltas[l].withUnsafeBufferPointer { pd in
+            signals.withUnsafeBufferPointer { pd in
                 var patches = [Scalar](unsafeUninitializedCapacity: g.isPointwise ? 0 : min(step, samples.count) * positions * length) {
                     _, n in n = g.isPointwise ? 0 : min(step, samples.count) * positions * length
                 }
