@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import NTKCore
+
+/// `ntk bench cnn-kernel`: how long the empirical NTK Gram of a network written as a spec (convolutions,
+/// pooling, residual blocks) takes from inputs, on random data — the peer of bench/nt_cnn_kernel.py.
+struct BenchCNNKernelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cnn-kernel",
+        abstract: "Time the empirical NTK Gram (forward + backward + per-layer Gram, Float32) of a network spec on random inputs.",
+        discussion: """
+        The timed region is everything from inputs to Gram, as in neural-tangents' empirical_ntk_fn: \
+        forward pass, backward pass for every output, per-layer Gram terms (each layer by the cheaper of \
+        explicit columns and the structured patches × deltas form; see `ntk`'s LayerGramMethod). Best and \
+        median of --repeat runs after one untimed warm-up; the best run split into factors (passes) and Gram.
+
+        With --json the last stdout line is one JSON object (seconds), human-readable lines go to stderr.
+        """)
+
+    @Option(help: ArgumentHelp("The network (NetworkSpec grammar).", valueName: "spec"))
+    var network: String = "conv(32,3)-relu-conv(32,3)-relu-gap-dense(10)"
+
+    @Option(name: .customLong("input-shape"), help: ArgumentHelp("One sample's shape, HxWxC.", valueName: "HxWxC"))
+    var inputShape: String = "8x8x1"
+
+    @Option(help: ArgumentHelp("Number of samples m (≥ 1).", valueName: "m"))
+    var samples: Int = 1000
+
+    @Option(help: ArgumentHelp("averaged (m × m) or exact ((m·k) × (m·k)).", valueName: "averaged|exact"))
+    var kernel: KernelKind = .outputAveraged
+
+    @Option(help: ArgumentHelp("Per-layer Gram method: automatic, explicitColumns or structured.", valueName: "method"))
+    var method: String = "automatic"
+
+    @Option(help: ArgumentHelp("Timed runs (≥ 1).", valueName: "R"))
+    var `repeat`: Int = 5
+
+    @Option(name: .customLong("bias-scale"), help: ArgumentHelp("β (NTK parametrization).", valueName: "β"))
+    var biasScale: Double = 0.1
+
+    @Option(help: ArgumentHelp("Seed of the random inputs and network.", valueName: "N"))
+    var seed: UInt64 = 0
+
+    @Flag(help: "Print one JSON object as the last stdout line (human-readable lines go to stderr).")
+    var json = false
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be ≥ 1, got \(samples)") }
+        guard `repeat` >= 1 else { throw ValidationError("--repeat must be ≥ 1, got \(`repeat`)") }
+        guard LayerGramMethod(rawValue: method) != nil else {
+            throw ValidationError("--method: one of \(LayerGramMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    /// The JSON result (snake_case keys).
+    struct Result: Codable {
+        let impl: String
+        let kernel: String
+        let network: String
+        let inputShape: String
+        let samples: Int
+        let outputs: Int
+        let parameters: Int
+        let layerMethods: [String]
+        let seconds: Double
+        let median: Double
+        let runs: [Double]
+        let factorsSeconds: Double
+        let gramSeconds: Double
+        let openblasCore: String
+        let threads: Int
+        let sgemmGflops: Double
+        let precision: String
+    }
+
+    func run() throws {
+        let spec = try NetworkSpec(parsing: network)
+        let shape = try TensorShape(parsing: inputShape)
+        let net = try Network<Float>(spec: spec, inputShape: shape, biasScale: biasScale, seed: seed)
+        let k = net.outputCount
+        let side = kernel == .exact ? samples * k : samples
+        try KernelCommand.checkFits(rows: side, columns: side, what: "the Gram")
+        var rng = PortableGaussian(seed: seed, stream: 1)
+        let inputs = Matrix<Float>(rows: samples, columns: shape.count, elements: rng.fill(samples * shape.count))
+        let layerMethod = LayerGramMethod(rawValue: method)!
+
+        var methods: [LayerGramMethod] = []
+        func once() throws -> (factors: Double, gram: Double) {
+            let jacobian = try Console.timed { try NetworkJacobian(network: net, inputs: inputs) }
+            methods = layerMethod == .automatic ? jacobian.value.gramMethods(kernel) : jacobian.value.layers.map { _ in layerMethod }
+            return (jacobian.seconds, Console.timed { jacobian.value.gram(kernel, method: layerMethod) }.seconds)
+        }
+        _ = try once()   // warm-up: page faults and OpenBLAS thread start-up
+        let phases = try (0..<`repeat`).map { _ in try once() }
+        let runs = phases.map { $0.factors + $0.gram }
+        let best = phases[runs.firstIndex(of: runs.min()!)!]
+        let sorted = runs.sorted()
+        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let gflops = BenchKernelCommand.sgemmGFLOPS(size: 2048)
+        let result = Result(impl: "ntk-swift", kernel: kernel.rawValue, network: spec.description, inputShape: inputShape,
+                            samples: samples, outputs: k, parameters: net.parameterCount, layerMethods: methods.map(\.rawValue),
+                            seconds: sorted[0], median: median, runs: runs, factorsSeconds: best.factors, gramSeconds: best.gram,
+                            openblasCore: BLASRuntime.coreName, threads: BLASRuntime.threadCount, sgemmGflops: gflops,
+                            precision: "float32")
+        let lines = [
+            "empirical NTK Gram from inputs, \(spec) on \(shape), P = \(net.parameterCount), m = \(samples), \(side)×\(side) \(kernel.rawValue), float32",
+            "per-layer Gram methods: \(methods.map(\.rawValue).joined(separator: ", "))",
+            "best \(Console.format(sorted[0], "%.4f")) s, median \(Console.format(median, "%.4f")) s over \(`repeat`) runs (after 1 warm-up); best run: factors \(Console.format(best.factors, "%.4f")) s, Gram \(Console.format(best.gram, "%.4f")) s",
+            "machine reference: sgemm 2048³ at \(Console.format(gflops, "%.1f")) GFLOP/s; OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threadCount) threads",
+        ]
+        if json {
+            for line in lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            print(try Console.jsonLine(result))
+        } else {
+            for line in lines { print(line) }
+        }
+    }
+}
