@@ -22,8 +22,18 @@ public struct Hypernetwork<Scalar: BLASScalar>: Sendable {
         guard w.count == metaArch.parameterCount else {
             throw ModelError.shapeMismatch("flat w has \(w.count) entries, the hypernetwork has \(metaArch.parameterCount)")
         }
+        // Sliced straight into per-layer storage (no zero-filled template to overwrite: w can hold millions).
+        var weights: [Matrix<Scalar>] = [], biases: [[Scalar]] = []
+        var offset = 0
+        for l in 1...metaArch.layerCount {
+            let nIn = metaArch.widths[l - 1], nOut = metaArch.widths[l]
+            weights.append(Matrix(rows: nOut, columns: nIn, elements: Array(w[offset..<(offset + nOut * nIn)])))
+            offset += nOut * nIn
+            biases.append(Array(w[offset..<(offset + nOut)]))
+            offset += nOut
+        }
         self.architecture = architecture
-        self.meta = try MLP(architecture: metaArch, parameters: MLPParameters<Scalar>(zerosFor: metaArch).reshaping(w))
+        self.meta = try MLP(architecture: metaArch, parameters: MLPParameters(weights: weights, biases: biases))
     }
 
     /// `N`: the number of trainable parameters.
