@@ -59,6 +59,26 @@ enum WidthSweep {
             return try FactoredJacobian(network: net, inputs: x).gram()
         }
     }
+
+    /// A spec with `n` channels in every hidden layer (`{n}` in the template): empirical NTK of `Network`
+    /// (Float64, `NetworkJacobian.gram()`) vs `InfiniteWidthNetworkKernel`. One output, so the exact Gram is m × m.
+    static func network(_ template: String, inputShape: String, inputs x: Matrix<Double>, widths: [Int],
+                        seeds: Int) throws -> [Row] {
+        let spec = { (n: Int) in try NetworkSpec(parsing: template.replacingOccurrences(of: "{n}", with: "\(n)")) }
+        let shape = try TensorShape(parsing: inputShape)
+        let limit = try InfiniteWidthNetworkKernel(spec(1), inputShape: shape).kernels(x).ntk
+        return try run(widths: widths, seeds: seeds, limit: limit) { width, seed in
+            let net = try Network<Double>(spec: spec(width), inputShape: shape, seed: seed)
+            return try NetworkJacobian(network: net, inputs: x).gram()
+        }
+    }
+
+    /// The convolutional networks of the experiment: flatten readout, GAP readout, residual with GAP.
+    static let convolutional = [
+        "conv({n},3)-relu-conv({n},3)-relu-flatten-dense(1)",
+        "conv({n},3)-erf-conv({n},3)-erf-gap-dense(1)",
+        "conv({n},3)-res(relu-conv({n},3),scale=0.5)-relu-avgpool(2)-gap-dense(1)",
+    ]
 }
 
 final class WidthConvergenceTests: XCTestCase {
@@ -75,17 +95,43 @@ final class WidthConvergenceTests: XCTestCase {
         }
     }
 
-    /// The full sweep recorded in docs/infinite-width.md (minutes; skipped unless NTK_WIDTH_SWEEP=1):
+    /// The same for CNNs (`Network`'s empirical NTK vs `InfiniteWidthNetworkKernel`): channels 2^4 … 2^8,
+    /// 16 seeds, 4 inputs 4×4×2; flatten, GAP and residual readouts; slope in [−0.75, −0.3].
+    func testCNNDeviationFallsAsInverseSquareRootOfWidth() throws {
+        let x = randomMatrix(4, 32, seed: 41, as: Double.self)
+        for template in WidthSweep.convolutional {
+            let rows = try WidthSweep.network(template, inputShape: "4x4x2", inputs: x, widths: [16, 32, 64, 128, 256], seeds: 16)
+            let slope = WidthSweep.slope(rows)
+            print(WidthSweep.table(template + " on 4×4×2", rows))
+            XCTAssertGreaterThanOrEqual(slope, -0.75, template)
+            XCTAssertLessThanOrEqual(slope, -0.3, template)
+        }
+    }
+
+    /// The full sweep recorded in docs/infinite-width.md (MLP widths 2^6 … 2^13, 20 seeds; CNN channels
+    /// 2^6 … 2^11, 10 seeds; tens of minutes on 2 cores; skipped unless NTK_WIDTH_SWEEP=1; NTK_WIDTH_SWEEP_PART
+    /// = mlp or cnn runs one half):
     /// `NTK_WIDTH_SWEEP=1 swift test -c release --skip-build --filter WidthConvergenceTests/testFullSweep`.
     func testFullSweep() throws {
         guard ProcessInfo.processInfo.environment["NTK_WIDTH_SWEEP"] == "1" else {
             throw XCTSkip("the full width sweep runs with NTK_WIDTH_SWEEP=1")
         }
-        let x = randomMatrix(8, 16, seed: 31, as: Double.self)
-        let widths = (6...11).map { 1 << $0 }
-        for activation in [Activation.relu, .erf] {
-            let rows = try WidthSweep.mlp(activation: activation, inputs: x, widths: widths, seeds: 20)
-            print(WidthSweep.table("MLP 16-n-n-1 \(activation.rawValue), m = 8", rows))
+        let env = ProcessInfo.processInfo.environment
+        if env["NTK_WIDTH_SWEEP_PART"] != "cnn" {
+            let x = randomMatrix(8, 16, seed: 31, as: Double.self)
+            let widths = (6...13).map { 1 << $0 }
+            for activation in [Activation.relu, .erf] {
+                let rows = try WidthSweep.mlp(activation: activation, inputs: x, widths: widths, seeds: 20)
+                print(WidthSweep.table("MLP 16-n-n-1 \(activation.rawValue), m = 8", rows))
+            }
+        }
+        if env["NTK_WIDTH_SWEEP_PART"] != "mlp" {
+            let x = randomMatrix(4, 32, seed: 41, as: Double.self)
+            let widths = (6...11).map { 1 << $0 }
+            for template in WidthSweep.convolutional {
+                let rows = try WidthSweep.network(template, inputShape: "4x4x2", inputs: x, widths: widths, seeds: 10)
+                print(WidthSweep.table(template + " on 4×4×2, m = 4", rows))
+            }
         }
     }
 }
