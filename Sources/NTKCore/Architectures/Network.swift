@@ -107,6 +107,8 @@ public struct Network<Scalar: BLASScalar>: Sendable {
     }
 
     /// `f(X; θ)` for a batch `X` (m × H·W·C); returns m × k.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func callAsFunction(_ inputs: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try checkInputs(inputs)
         return parameters.withUnsafeBufferPointer { theta in

@@ -20,11 +20,15 @@ public enum LayerGramMethod: String, CaseIterable, Sendable {
 extension NetworkJacobian {
     /// The empirical NTK Gram `H = ZᵀZ` of these samples (exact, mk × mk, rows `i·k + a`) or its
     /// output average `H̄ = (1/k) Σ_a Z_aᵀ Z_a` (m × m), never forming `Z`: a sum of per-layer terms.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func gram(_ kind: KernelKind = .exact, method: LayerGramMethod = .automatic) -> Matrix<Scalar> {
         NetworkGram.gram(self, nil, kind: kind, method: method)
     }
 
     /// The cross kernel `Θ̂(self, other)` (rows: these samples, columns: `other`'s); same network.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func crossGram(with other: NetworkJacobian, _ kind: KernelKind = .exact, method: LayerGramMethod = .automatic) -> Matrix<Scalar> {
         precondition(other.layers == layers, "cross kernel needs the same network")
         return NetworkGram.gram(self, other, kind: kind, method: method)

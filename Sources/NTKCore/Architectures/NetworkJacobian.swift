@@ -25,6 +25,9 @@ public struct NetworkJacobian<Scalar: BLASScalar>: Sendable {
     public var outputCount: Int { outputs.columns }
 
     /// Runs the forward pass and the batched backward pass for every output at once.
+    // Specialized entry points: called from other modules the generic body would run unspecialized.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(network: Network<Scalar>, inputs: Matrix<Scalar>) throws {
         try network.checkInputs(inputs)
         let m = inputs.rows, k = network.outputCount
@@ -59,8 +62,15 @@ public struct NetworkJacobian<Scalar: BLASScalar>: Sendable {
         }
     }
 
+    /// The dense block as the server consumes it (`JacobianBlock`, `Zᵀ` rows in θ order).
+    public func denseBlock() throws -> JacobianBlock<Scalar> {
+        try JacobianBlock(parameterCount: parameterCount, outputCount: outputCount, columnsAsRows: denseColumns(), outputs: outputs)
+    }
+
     /// `Zᵀ` (mk × P): row `i·k + a` is `∂_θ f_a(x_i)` in θ's order — `JacobianBlock.columnsAsRows`' layout,
     /// the dense block a worker ships for a network without usable structure.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func denseColumns() -> Matrix<Scalar> {
         let m = sampleCount
         var z = Matrix<Scalar>(uninitializedRows: m * outputCount, columns: parameterCount)

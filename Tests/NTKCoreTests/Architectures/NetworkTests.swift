@@ -32,7 +32,9 @@ final class NetworkTests: XCTestCase {
         XCTAssertEqual(net.parameters, mlp.parameters.flattened)
         let x = randomMatrix(4, 6, seed: 2, as: Double.self)
         XCTAssertLessThan(try net(x).relativeDistance(to: try mlp(x)), 1e-14)
-        let z = try NetworkJacobian(network: net, inputs: x).denseColumns()
+        let jacobian = try NetworkJacobian(network: net, inputs: x)
+        let z = jacobian.denseColumns()
+        XCTAssertEqual(try jacobian.denseBlock().columnsAsRows, z)
         let reference = JacobianBlock(try FactoredJacobian(network: mlp, inputs: x)).columnsAsRows
         XCTAssertLessThan(z.relativeDistance(to: reference), 1e-14)
     }
