@@ -69,18 +69,20 @@ public struct HypernetworkJacobian<Scalar: BLASScalar>: Sendable {
         return try! JacobianBlock(parameterCount: P, outputCount: k, columnsAsRows: z, outputs: outputs)
     }
 
-    /// The empirical hyperkernel `Θ̂_h(u_i, u_i′)` of these samples (mk × mk), never forming `Z`.
-    public func gram() -> Matrix<Scalar> { crossGram(with: self) }
+    /// The empirical hyperkernel `Θ̂_h(u_i, u_i′)` of these samples (mk × mk exact, m × m output-averaged), never forming `Z`.
+    public func gram(_ kind: KernelKind = .exact) -> Matrix<Scalar> { crossGram(with: self, kind) }
 
-    /// The empirical hyperkernel between these samples (rows) and `other`'s (columns): `mk × m′k`.
+    /// The empirical hyperkernel between these samples (rows) and `other`'s (columns): `mk × m′k` (exact).
     ///
     /// `Θ̂_h = Σ_l (s_w² Q^{l−1}_c Q^{l−1ᵀ}_{c′} + s_b²)[c(i), c′(j)] ∘ (Δ^l Δ′^{lᵀ})` (DESIGN.md §2): per layer,
-    /// one small GEMM over the distinct `x` and one GEMM of the backward signals.
-    public func crossGram(with other: HypernetworkJacobian) -> Matrix<Scalar> {
+    /// one small GEMM over the distinct `x` and one GEMM of the backward signals. The output-averaged kernel
+    /// (`KernelKind.outputAveraged`, m × m′) views each Δ as m × (k·n_l), as `EmpiricalKernel` does.
+    public func crossGram(with other: HypernetworkJacobian, _ kind: KernelKind = .exact) -> Matrix<Scalar> {
         precondition(other.architecture == architecture, "cross hyperkernel needs the same hypernetwork")
         let arch = architecture.metaArchitecture
         let m = sampleCount, mB = other.sampleCount, k = outputCount
-        var result = Matrix<Scalar>(rows: m * k, columns: mB * k)
+        let perSampleRows = kind == .exact ? k : 1
+        var result = Matrix<Scalar>(rows: m * perSampleRows, columns: mB * perSampleRows)
         for l in 1...arch.layerCount {
             let sw = arch.weightMultiplier(layer: l), sb = arch.biasMultiplier(layer: l)
             let forward = Matrix.product(metaLayerInputs[l - 1], other.metaLayerInputs[l - 1], transposeB: true, alpha: Scalar(sw * sw))
@@ -91,16 +93,21 @@ public struct HypernetworkJacobian<Scalar: BLASScalar>: Sendable {
                 let c = metaIndex[i]
                 for j in 0..<mB { perSample[i, j] = forward[c, other.metaIndex[j]] + b2 }
             }
-            let backward = Matrix.product(deltas[l - 1], other.deltas[l - 1], transposeB: true)
+            let backward = Matrix.product(Self.view(deltas[l - 1], kind, k), Self.view(other.deltas[l - 1], kind, k), transposeB: true)
             result.withUnsafeMutableBufferPointer { pr in
                 backward.withUnsafeBufferPointer { pb in
                     perSample.withUnsafeBufferPointer { pf in
-                        Scalar.accumulateBlockHadamard(pr.baseAddress!, pb.baseAddress!, pf.baseAddress!, rowSamples: m,
-                                                       columnSamples: mB, perSample: k, scale: 1, upperOnly: false)
+                        Scalar.accumulateBlockHadamard(pr.baseAddress!, pb.baseAddress!, pf.baseAddress!, rowSamples: m, columnSamples: mB,
+                                                       perSample: perSampleRows, scale: kind == .exact ? 1 : 1 / Scalar(k), upperOnly: false)
                     }
                 }
             }
         }
         return result
+    }
+
+    /// Δ (mk × n) as is, or as m × (k·n) for the output-averaged kernel (same storage).
+    private static func view(_ delta: Matrix<Scalar>, _ kind: KernelKind, _ k: Int) -> Matrix<Scalar> {
+        kind == .exact ? delta : Matrix(rows: delta.rows / k, columns: delta.columns * k, elements: delta.elements)
     }
 }

@@ -141,3 +141,25 @@ extension Matrix {
         Matrix(rows: indices.count, columns: columns, elements: indices.flatMap { row($0) })
     }
 }
+
+/// The hypernetwork Jacobian as a `JacobianOperator` (what the closed-form dynamics and the federation use).
+final class HypernetworkJacobianOperatorTests: XCTestCase {
+    func testProductsAndKernelsMatchTheDenseBlock() throws {
+        let arch = try HypernetworkArchitecture(metaWidths: [3, 6, 5], primaryWidths: [4, 5, 3, 2], metaBiasScale: 0.3)
+        let net = Hypernetwork<Double>(architecture: arch, seed: 9)
+        let inputs = try HypernetworkInputs(metaInputs: randomMatrix(3, 3, seed: 1, as: Double.self),
+                                            primaryInputs: randomMatrix(7, 4, seed: 2, as: Double.self), metaIndex: [2, 0, 1, 0, 2, 2, 1])
+        let jac = try net.jacobian(inputs)
+        let op: any JacobianOperator<Double> = jac
+        let dense = jac.denseBlock()
+        let v = randomMatrix(1, op.columnCount, seed: 3, as: Double.self).elements
+        let w = randomMatrix(1, op.parameterCount, seed: 4, as: Double.self).elements
+        XCTAssertLessThan(maxRelativeError(op.contract(v), dense.contract(v)), 1e-13)
+        XCTAssertLessThan(maxRelativeError(op.jvp(w), dense.jvp(w)), 1e-13)
+        for kind in KernelKind.allCases {
+            XCTAssertLessThan(op.gram(kind).relativeDistance(to: dense.gram(kind)), 1e-13, "\(kind)")
+            XCTAssertLessThan(op.crossGram(with: dense, kind).relativeDistance(to: dense.gram(kind)), 1e-13, "\(kind)")
+        }
+        XCTAssertEqual(op.gramDepth, 6 + 5 + arch.primaryWeightCount)
+    }
+}
