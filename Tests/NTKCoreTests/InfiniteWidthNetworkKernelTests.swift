@@ -98,6 +98,23 @@ final class InfiniteWidthNetworkKernelTests: XCTestCase {
         XCTAssertGreaterThan(eigen.values.min()!, -1e-12 * eigen.values.max()!)
     }
 
+    /// Flatten readouts without pooling carry only aligned positions; `avgpool(1)` (an identity on the kernel)
+    /// forces all position pairs: both give the same kernels (valid and same padding, strides, residual).
+    func testAlignedPositionsOnlyMatchesAllPairs() throws {
+        let x = randomMatrix(5, 7 * 6 * 2, seed: 13, as: Double.self)
+        for spec in ["conv(4,3,pad=valid)-relu-conv(4,2,stride=2)-erf-flatten-dense(1)",
+                     "conv(4,3,stride=2)-res(relu-conv(4,3),scale=0.8)-relu-conv(4,2,pad=valid)-relu-flatten-dense(3)-erf-dense(1)"] {
+            let aligned = try InfiniteWidthNetworkKernel(parsing: spec, inputShape: "7x6x2")
+            let all = try InfiniteWidthNetworkKernel(parsing: spec.replacingOccurrences(of: "-flatten", with: "-avgpool(1)-flatten"),
+                                                     inputShape: "7x6x2")
+            XCTAssertTrue(aligned.alignedPositionsOnly)
+            XCTAssertFalse(all.alignedPositionsOnly)
+            let (a, b) = (aligned.kernels(x), all.kernels(x))
+            XCTAssertLessThanOrEqual(maxRelativeError(a.nngp.elements, b.nngp.elements), 1e-14, spec)
+            XCTAssertLessThanOrEqual(maxRelativeError(a.ntk.elements, b.ntk.elements), 1e-14, spec)
+        }
+    }
+
     /// What the limit cannot take is refused at construction, with the reason.
     func testRefusesNonGaussianInputsToActivationsAndResiduals() throws {
         for spec in ["relu-conv(4,3)-flatten-dense(1)",                 // activation on the input

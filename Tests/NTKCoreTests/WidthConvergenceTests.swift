@@ -109,7 +109,7 @@ final class WidthConvergenceTests: XCTestCase {
     }
 
     /// The full sweep recorded in docs/infinite-width.md (MLP widths 2^6 … 2^13, 20 seeds; CNN channels
-    /// 2^6 … 2^11, 10 seeds; tens of minutes on 2 cores; skipped unless NTK_WIDTH_SWEEP=1; NTK_WIDTH_SWEEP_PART
+    /// 2^6 … 2^11, 30 seeds; tens of minutes on 2 cores; skipped unless NTK_WIDTH_SWEEP=1; NTK_WIDTH_SWEEP_PART
     /// = mlp or cnn runs one half):
     /// `NTK_WIDTH_SWEEP=1 swift test -c release --skip-build --filter WidthConvergenceTests/testFullSweep`.
     func testFullSweep() throws {
@@ -129,7 +129,7 @@ final class WidthConvergenceTests: XCTestCase {
             let x = randomMatrix(4, 32, seed: 41, as: Double.self)
             let widths = (6...11).map { 1 << $0 }
             for template in WidthSweep.convolutional {
-                let rows = try WidthSweep.network(template, inputShape: "4x4x2", inputs: x, widths: widths, seeds: 10)
+                let rows = try WidthSweep.network(template, inputShape: "4x4x2", inputs: x, widths: widths, seeds: 30)
                 print(WidthSweep.table(template + " on 4×4×2, m = 4", rows))
             }
         }
