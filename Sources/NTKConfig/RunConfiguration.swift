@@ -90,7 +90,8 @@ public struct RunConfiguration: Sendable {
     public var runID: String
     public var outputDirectory: String
     public var rounds: Int
-    public var architecture: MLPArchitecture
+    /// The network trained: an MLP (`widths`) or a network spec (`network` + `input_shape`).
+    public var model: ModelArchitecture
     public var seed: UInt64
     public var linearization: LinearizationOptions
     public var timeCandidates: [Double]
@@ -130,14 +131,7 @@ public struct RunConfiguration: Sendable {
         try run.rejectUnknownKeys()
 
         let model = try root.requiredSection("model")
-        guard let widths = try model.ints("widths") else { throw model.error(nil, "missing 'widths', e.g. [64, 512, 512, 10]") }
-        let architecture: MLPArchitecture
-        do {
-            architecture = try MLPArchitecture(
-                widths: widths, activation: try model.choice("activation") ?? .relu,
-                parametrization: try model.choice("parametrization") ?? .ntk,
-                biasScale: try model.double("bias_scale") ?? 0.1, weightScale: try model.double("weight_scale"))
-        } catch let e as ModelError { throw model.error("widths", "\(e)") }
+        let architecture = try parseModel(model)
         let seedValue = try model.int("seed") ?? 0
         guard seedValue >= 0 else { throw model.error("seed", "must be ≥ 0") }
         try model.rejectUnknownKeys()
@@ -223,7 +217,12 @@ public struct RunConfiguration: Sendable {
         server.maxMessageBytes = try serverNode.int("max_message_bytes") ?? server.maxMessageBytes
         guard server.maxMessageBytes >= 1 << 16 else { throw serverNode.error("max_message_bytes", "must be at least 65536") }
         server.heartbeatInterval = try serverNode.double("heartbeat_seconds") ?? server.heartbeatInterval
-        server.blockFormat = try serverNode.choice("block_format") ?? .factored
+        let blockFormat: BlockFormat? = try serverNode.choice("block_format")
+        // Only an MLP's Jacobian has the Kronecker structure that factored blocks carry.
+        if case .network = architecture, blockFormat == .factored {
+            throw serverNode.error("block_format", "a 'network' model's blocks travel dense (factored blocks exist for MLPs, model.widths)")
+        }
+        server.blockFormat = blockFormat ?? (architecture.mlp == nil ? .dense : .factored)
         if let mb = try serverNode.double("memory_budget_mb") {
             guard mb > 0 else { throw serverNode.error("memory_budget_mb", "must be > 0") }
             options.memoryBudget = mb * 1e6
@@ -268,10 +267,40 @@ public struct RunConfiguration: Sendable {
         }
         try root.rejectUnknownKeys()
 
-        return RunConfiguration(runID: runID, outputDirectory: output, rounds: rounds, architecture: architecture,
+        return RunConfiguration(runID: runID, outputDirectory: output, rounds: rounds, model: architecture,
                                 seed: UInt64(seedValue), linearization: options, timeCandidates: candidates.sorted(),
                                 timeSelection: selection, refresh: refresh, localTraining: localTraining, server: server, workers: workers,
                                 hash: fnv1a(yaml), file: file)
+    }
+
+    /// `model:` — `widths` (an MLP) or `network` with `input_shape` (any spec, e.g. a CNN); the shared options.
+    private static func parseModel(_ model: ConfigReader) throws -> ModelArchitecture {
+        let parametrization: Parametrization = try model.choice("parametrization") ?? .ntk
+        let biasScale = try model.double("bias_scale") ?? 0.1, weightScale = try model.double("weight_scale")
+        switch (try model.ints("widths"), try model.string("network")) {
+        case (let widths?, nil):
+            guard try model.string("input_shape") == nil else { throw model.error("input_shape", "only a 'network' takes an input shape; an MLP's is widths[0]") }
+            do {
+                return .mlp(try MLPArchitecture(widths: widths, activation: try model.choice("activation") ?? .relu,
+                                                parametrization: parametrization, biasScale: biasScale, weightScale: weightScale))
+            } catch let e as ModelError { throw model.error("widths", "\(e)") }
+        case (nil, let spec?):
+            guard try model.string("activation") == nil else {
+                throw model.error("activation", "a network spec writes its activations itself, e.g. conv(16,3)-relu-gap-dense(10)")
+            }
+            guard let shapeText = try model.string("input_shape") else {
+                throw model.error(nil, "a 'network' needs 'input_shape', e.g. 8x8x1 (height x width x channels) or 64 (flat)")
+            }
+            let shape: TensorShape
+            do { shape = try TensorShape(parsing: shapeText) } catch { throw model.error("input_shape", "\(error)") }
+            do {
+                return .network(try NetworkArchitecture(spec: spec, inputShape: shape, parametrization: parametrization,
+                                                        biasScale: biasScale, weightScale: weightScale))
+            } catch let e as NetworkSpecError { throw model.error("network", "\(e)") }
+            catch { throw model.error("network", "\(error)") }
+        case (_?, _?): throw model.error("network", "give either 'widths' (an MLP) or 'network' (a spec), not both")
+        case (nil, nil): throw model.error(nil, "missing 'widths' (e.g. [64, 512, 512, 10]) or 'network' (e.g. conv(16,3)-relu-gap-dense(10))")
+        }
     }
 
     private static func parseData(_ d: ConfigReader, resolve: (String) -> String) throws -> DataSource {

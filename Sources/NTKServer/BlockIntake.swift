@@ -6,15 +6,15 @@ import NTKWire
 /// blocks in memory up to a limit (half the memory budget: the other half is the solver's) and in
 /// memory-mapped files beyond it, so that a round whose dense blocks do not fit still runs.
 struct BlockIntake {
-    let architecture: MLPArchitecture
+    let model: ModelArchitecture
     /// Bytes of dense blocks held in memory before the next one goes to disk.
     let memoryLimit: Double
     let spillDirectory: URL
     private(set) var heldBytes = 0.0
     private(set) var spilledBytes = 0
 
-    init(architecture: MLPArchitecture, memoryLimit: Double, spillDirectory: URL) {
-        self.architecture = architecture
+    init(model: ModelArchitecture, memoryLimit: Double, spillDirectory: URL) {
+        self.model = model
         self.memoryLimit = memoryLimit
         self.spillDirectory = spillDirectory
     }
@@ -23,17 +23,18 @@ struct BlockIntake {
     mutating func accept(_ block: Block) throws -> (jacobian: any JacobianOperator<Float>, targets: Matrix<Float>) {
         switch block.body.format {
         case .factored:
+            guard let architecture = model.mlp else { throw WireError.invalidPayload("block: only an MLP's blocks travel factored; \(model) needs dense") }
             let factored = try block.factoredJacobian(architecture: architecture, as: Float.self)
             return (factored.jacobian, factored.targets)
         case .dense:
-            let bytes = Double(block.body.sampleCount * block.body.outputCount * architecture.parameterCount * MemoryLayout<Float>.size)
+            let bytes = Double(block.body.sampleCount * block.body.outputCount * model.parameterCount * MemoryLayout<Float>.size)
             if heldBytes + bytes > memoryLimit {
-                let mapped = try block.mappedJacobianBlock(architecture: architecture, directory: spillDirectory)
+                let mapped = try block.mappedJacobianBlock(model: model, directory: spillDirectory)
                 spilledBytes += mapped.block.byteCount
                 return (mapped.block, mapped.targets)
             }
             heldBytes += bytes
-            let dense = try block.jacobianBlock(architecture: architecture, as: Float.self)
+            let dense = try block.jacobianBlock(model: model, as: Float.self)
             return (dense.block, dense.targets)
         }
     }

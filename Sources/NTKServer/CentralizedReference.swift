@@ -7,28 +7,28 @@ import NTKData
 /// the weights a federation of those workers must reproduce. Used by tests as the reference.
 public enum CentralizedReference {
     /// `scaling` replaces the configured feature map (e.g. a federated run's pooled standardization).
-    public static func train(_ config: RunConfiguration, workers names: [String], scaling: FeatureScaling? = nil) throws -> MLPParameters<Float> {
+    public static func train(_ config: RunConfiguration, workers names: [String], scaling: FeatureScaling? = nil) throws -> [Float] {
         let shards = try names.map { name in
             guard let settings = config.workers.first(where: { $0.name == name }) else {
                 throw ServerError.noBlocks("no worker named \(name) in the configuration")
             }
             return try settings.data.load(scaling: scaling)
         }
-        let n0 = config.architecture.inputDimension, k = config.architecture.outputCount
+        let model = config.model, n0 = model.inputDimension, k = model.outputCount
         let x = Matrix<Float>(rows: shards.reduce(0) { $0 + $1.inputs.rows }, columns: n0,
                               elements: shards.flatMap { $0.inputs.elements.map(Float.init) })
         let y = Matrix<Double>(rows: x.rows, columns: k, elements: shards.flatMap(\.targets.elements))
-        var theta = MLPParameters<Float>(initializing: config.architecture, seed: config.seed)
+        var theta: [Float] = try model.initialParameters(seed: config.seed)
         for _ in 1...config.rounds {
-            let net = try MLP(architecture: config.architecture, parameters: theta)
-            var training = try LinearizedTraining(network: net, inputs: x, targets: y, options: config.linearization)
+            var training = try LinearizedTraining(initialParameters: theta, jacobian: model.jacobian(x, parameters: theta), targets: y,
+                                                  options: config.linearization)
             let solutions = try training.solve(times: config.timeCandidates)
             let losses = try solutions.map { s -> Double in
-                let out = try MLP(architecture: config.architecture, parameters: theta.reshaping(training.parameters(s.coefficients)))(x)
+                let out = try model.outputs(x, parameters: training.parameters(s.coefficients))
                 return Evaluation(outputs: out.elements.map(Double.init), targets: y.elements, outputCount: k,
                                   loss: config.linearization.loss).loss
             }
-            theta = theta.reshaping(training.parameters(solutions[losses.indices.min { losses[$0] < losses[$1] }!].coefficients))
+            theta = training.parameters(solutions[losses.indices.min { losses[$0] < losses[$1] }!].coefficients)
         }
         return theta
     }

@@ -15,24 +15,42 @@ public struct Checkpoint: Codable, Sendable {
     public var runID: String
     public var configHash: String
     public var refresh: RefreshPlanner
-    /// θ after `round`, as the `.npz` layout's arrays (Float32).
+    /// θ after `round`, as the `.npz` layout's arrays (Float32): `W1, b1, …` for an MLP, `theta` otherwise.
     public var weights: [String: [Float]]
     /// The pooled feature standardization of a `standardize: federated` run (fixed before round 1).
     public var featureStandardization: FeatureStandardization? = nil
     /// The round's line of `rounds.jsonl`, written again on resume if the server died before appending it.
     public var record: RoundRecord? = nil
 
-    public init(round: Int, runID: String, configHash: String, refresh: RefreshPlanner, parameters: MLPParameters<Float>) {
+    public init(round: Int, runID: String, configHash: String, refresh: RefreshPlanner, parameters: [Float], model: ModelArchitecture) {
         self.round = round
         self.runID = runID
         self.configHash = configHash
         self.refresh = refresh
-        var w: [String: [Float]] = [:]
-        for (l, (W, b)) in zip(parameters.weights, parameters.biases).enumerated() {
-            w["W\(l + 1)"] = W.elements
-            w["b\(l + 1)"] = b
+        switch model {
+        case .mlp(let a):
+            let p = MLPParameters<Float>(zerosFor: a).reshaping(parameters)
+            var w: [String: [Float]] = [:]
+            for (l, (W, b)) in zip(p.weights, p.biases).enumerated() {
+                w["W\(l + 1)"] = W.elements
+                w["b\(l + 1)"] = b
+            }
+            weights = w
+        case .network:
+            weights = ["theta": parameters]
         }
-        weights = w
+    }
+
+    /// θ (flat) for `model`.
+    public func parameters(for model: ModelArchitecture) throws -> [Float] {
+        switch model {
+        case .mlp(let a): return try parameters(for: a).flattened
+        case .network:
+            guard let theta = weights["theta"], theta.count == model.parameterCount, theta.allSatisfy(\.isFinite) else {
+                throw ModelError.shapeMismatch("checkpoint θ does not fit \(model) (\(model.parameterCount) finite values)")
+            }
+            return theta
+        }
     }
 
     /// θ shaped for `architecture`.

@@ -11,15 +11,17 @@ extension FederatedServer {
         var record = beginRound(round)
         record.solver = "fedavg"
         let workers = registry.ordered.map(\.name)
-        broadcast(RoundStart(parameters: parameters, refresh: false, evaluate: true, candidatesFollow: false), round: round)
-        var sum = MLPParameters<Float>(zerosFor: config.architecture)
+        broadcast(try RoundStart(theta: parameters, model: config.model, refresh: false, evaluate: true, candidatesFollow: false), round: round)
+        var sum = [Float](repeating: 0, count: config.model.parameterCount)
         var samples = 0
         var loss = LossSummary(lossSum: 0, sampleCount: 0, correctCount: 0)
         let localStarted = ContinuousClock.now
         record.workers = try collect(.localUpdate, round: round, from: workers) { _, message in
             let update = try message.payload(LocalUpdate.self)
-            let theta = try update.parameters(architecture: config.architecture, as: Float.self)
-            sum = sum.adding(theta, scaledBy: Float(update.body.sampleCount))
+            let theta = try update.theta(model: config.model, as: Float.self)
+            sum.withUnsafeMutableBufferPointer { ps in
+                theta.withUnsafeBufferPointer { pt in Float.axpy(n: pt.count, alpha: Float(update.body.sampleCount), x: pt.baseAddress!, y: ps.baseAddress!) }
+            }
             samples += update.body.sampleCount
             loss.lossSum += update.body.loss.lossSum
             loss.sampleCount += update.body.loss.sampleCount
@@ -28,7 +30,7 @@ extension FederatedServer {
         record.seconds.blocks = (ContinuousClock.now - localStarted).seconds
         guard samples > 0 else { throw ServerError.noBlocks("round \(round): no worker returned local weights") }
         record.missingWorkers = workers.filter { !record.workers.contains($0) }
-        parameters = MLPParameters<Float>(zerosFor: config.architecture).adding(sum, scaledBy: 1 / Float(samples))
+        parameters = sum.map { $0 / Float(samples) }
         // The workers' losses are of their own local weights, before averaging.
         record.trainLoss = loss.lossSum / Double(loss.sampleCount)
         record.trainAccuracy = accuracy(correct: loss.correctCount, of: loss.sampleCount)

@@ -16,8 +16,8 @@ public final class FederatedServer {
     let mailbox: ServerMailbox
     var registry: WorkerRegistry
     let log: Logger
-    /// Current weights θ.
-    public internal(set) var parameters: MLPParameters<Float>
+    /// Current weights θ (flat, the model's order).
+    public internal(set) var parameters: [Float]
     var planner = RefreshPlanner()
     /// The first round this process runs (after a resume: the one after the checkpoint).
     let firstRound: Int
@@ -61,7 +61,7 @@ public final class FederatedServer {
             guard checkpoint.runID == config.runID, checkpoint.configHash == config.hash else {
                 throw ServerError.incompatibleCheckpoint("checkpoint belongs to run \(checkpoint.runID) with config hash \(checkpoint.configHash); this is \(config.runID) with \(config.hash)")
             }
-            parameters = try checkpoint.parameters(for: config.architecture)
+            parameters = try checkpoint.parameters(for: config.model)
             planner = checkpoint.refresh
             firstRound = checkpoint.round + 1
             if let standardization = checkpoint.featureStandardization { try standardize(with: standardization) }
@@ -69,7 +69,7 @@ public final class FederatedServer {
             if let record = checkpoint.record, !logged.contains(record.round) { try roundLog.append(record) }
             log.info("resuming \(config.runID) after round \(checkpoint.round)")
         } else {
-            parameters = MLPParameters(initializing: config.architecture, seed: config.seed)
+            parameters = try config.model.initialParameters(seed: config.seed)
             firstRound = 1
             try roundLog.truncate(after: 0)
         }
@@ -87,7 +87,7 @@ public final class FederatedServer {
         for worker in registry.ordered {
             try? mailbox.send(Shutdown(reason: "run \(config.runID) finished"), to: worker.peer, workerID: worker.id, round: config.rounds)
         }
-        try parameters.archive.write(to: outputDirectory.appendingPathComponent("weights.npz"))
+        try config.model.archive(parameters).write(to: outputDirectory.appendingPathComponent("weights.npz"))
         log.info("run \(config.runID) finished after round \(config.rounds); weights in \(outputDirectory.path)/weights.npz")
     }
 
@@ -131,13 +131,13 @@ public final class FederatedServer {
                                type: .register, fatal: true)
                 return true
             }
-            switch registry.admit(info, from: peer, inputDimension: config.architecture.inputDimension,
-                                  outputCount: config.architecture.outputCount) {
+            switch registry.admit(info, from: peer, inputDimension: config.model.inputDimension,
+                                  outputCount: config.model.outputCount) {
             case .failure(let reason):
                 mailbox.reject(peer, .refused, reason.reason, type: .register, fatal: true)
             case .success(let worker):
                 log.info("worker \(worker.name) registered (\(info.sampleCount) samples, fingerprint \(info.dataFingerprint.prefix(12))…)")
-                var welcome = Welcome(workerID: worker.id, runName: config.runID, architecture: config.architecture,
+                var welcome = Welcome(workerID: worker.id, runName: config.runID, model: config.model,
                                       loss: config.linearization.loss, blockFormat: config.server.blockFormat, blockDType: config.server.blockDType,
                                       heartbeatIntervalSeconds: config.server.heartbeatInterval,
                                       peerTimeoutSeconds: max(10, 10 * config.server.heartbeatInterval),

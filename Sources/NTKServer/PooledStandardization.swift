@@ -22,7 +22,7 @@ extension FederatedServer {
 
     /// Adopts `standardization` and applies it to the server's held-out set.
     func standardize(with standardization: FeatureStandardization) throws {
-        try standardization.validate(dimension: config.architecture.inputDimension)
+        try standardization.validate(dimension: config.model.inputDimension)
         featureStandardization = standardization
         // The held-out file is read again, mapped like the workers' shards.
         guard let source = config.server.evaluation else { return }

@@ -19,8 +19,8 @@ extension FederatedServer {
         record.refreshed = refresh
 
         // 1. θ and instructions to every registered worker.
-        broadcast(RoundStart(parameters: parameters, refresh: refresh, evaluate: true, blockFormat: config.server.blockFormat,
-                             blockDType: config.server.blockDType), round: round)
+        broadcast(try RoundStart(theta: parameters, model: config.model, refresh: refresh, evaluate: true,
+                                 blockFormat: config.server.blockFormat, blockDType: config.server.blockDType), round: round)
 
         // 2. New blocks, new kernel.
         if refresh { try relinearize(round: round, workers: workers, record: &record) }
@@ -43,7 +43,7 @@ extension FederatedServer {
 
         // 5. Update, evaluate, checkpoint, log.
         timed(&record.seconds.update) {
-            parameters = parameters.reshaping(kernel!.parameters(choice.coefficients))
+            parameters = kernel!.parameters(choice.coefficients)
             beta = choice.coefficients
         }
         record.time = choice.time
@@ -80,7 +80,8 @@ extension FederatedServer {
             registry.worker(for: peer).map { ($0.name, bytes) }
         })
         record.bytesSent = mailbox.bytesSent
-        var checkpoint = Checkpoint(round: round, runID: config.runID, configHash: config.hash, refresh: planner, parameters: parameters)
+        var checkpoint = Checkpoint(round: round, runID: config.runID, configHash: config.hash, refresh: planner, parameters: parameters,
+                                    model: config.model)
         checkpoint.featureStandardization = featureStandardization
         // The round's rounds.jsonl line is appended after the checkpoint; the checkpoint carries it as well, so
         // that a server killed in between writes it when it resumes (without the checkpoint's own seconds).
@@ -103,13 +104,14 @@ extension FederatedServer {
 
     /// Collects the blocks at the current θ and builds the new linearization from them.
     func relinearize(round: Int, workers: [String], record: inout RoundRecord) throws {
-        let arch = config.architecture, k = arch.outputCount
+        let model = config.model, k = model.outputCount
         var blocks: [String: any JacobianOperator<Float>] = [:]
         var targets: [String: Matrix<Float>] = [:]
         // The dense path assembles the Gram while the other blocks are still on their way.
         let sizes = workers.map { registry.workers[$0]!.info.sampleCount }
-        let plan = config.linearization.plan(widths: arch.widths, sampleCount: sizes.reduce(0, +),
-                                             lanczosIterations: kernel?.lanczosIterations ?? 60)
+        let plan = config.linearization.plan(parameterCount: model.parameterCount,
+                                             gramDepth: model.gramDepth(factored: config.server.blockFormat == .factored), outputCount: k,
+                                             sampleCount: sizes.reduce(0, +), lanczosIterations: kernel?.lanczosIterations ?? 60)
         record.solverPlan = plan.reason
         let dense = plan.method == .dense
         var options = config.linearization
@@ -117,7 +119,7 @@ extension FederatedServer {
         var assembler = dense ? GramAssembler<Float>(partSizes: sizes, outputCount: k, kind: config.linearization.kernel) : nil
         let blocksStarted = ContinuousClock.now
         var gramSeconds = 0.0
-        var intake = BlockIntake(architecture: arch, memoryLimit: options.memoryBudget / 2,
+        var intake = BlockIntake(model: model, memoryLimit: options.memoryBudget / 2,
                                  spillDirectory: outputDirectory.appendingPathComponent("spill"))
         let arrived = try collect(.block, round: round, from: workers) { name, message in
             let block = try message.payload(Block.self)
@@ -151,7 +153,7 @@ extension FederatedServer {
         }
         // A Gram assembled without the missing workers' rows is incomplete: the solver forms it from the union.
         let gram = assembler?.isComplete == true ? assembler!.gram!.converted(to: Double.self) : nil
-        kernel = try LinearizedTraining(initialParameters: parameters.flattened, jacobian: union, targets: y, options: options, gram: gram)
+        kernel = try LinearizedTraining(initialParameters: parameters, jacobian: union, targets: y, options: options, gram: gram)
         kernelWorkers = arrived
         beta = nil
     }
@@ -170,7 +172,7 @@ extension FederatedServer {
     /// Applies the time-selection rule; asks the workers for the real network's loss on their shards.
     func chooseTime(_ solutions: [LinearizedTraining<Float>.Solution], round: Int, workers: [String],
                     record: inout RoundRecord) throws -> LinearizedTraining<Float>.Solution {
-        let k = config.architecture.outputCount
+        let k = config.model.outputCount
         var asked = solutions
         switch config.timeSelection {
         case .linearizedLoss:
@@ -183,10 +185,10 @@ extension FederatedServer {
             break
         }
         // One exchange: candidate weights out, loss sums back (for metrics when t is already chosen).
-        let weights = asked.map { parameters.reshaping(kernel!.parameters($0.coefficients)) }
+        let weights = asked.map { kernel!.parameters($0.coefficients) }
         let candidates = config.server.candidateDType == .f32
-            ? try Candidates(times: asked.map(\.time), parameters: weights)
-            : try Candidates(times: asked.map(\.time), parameters: weights, stepsFrom: parameters, dtype: config.server.candidateDType)
+            ? try Candidates(times: asked.map(\.time), thetas: weights)
+            : try Candidates(times: asked.map(\.time), thetas: weights, stepsFrom: parameters, dtype: config.server.candidateDType)
         currentCandidates = (round, candidates)
         for worker in registry.ordered where workers.contains(worker.name) {
             try? mailbox.send(candidates, to: worker.peer, workerID: worker.id, round: round)
@@ -216,10 +218,9 @@ extension FederatedServer {
     /// The server's held-out set, and the workers' reports of their local held-out splits.
     func evaluate(_ record: inout RoundRecord) throws {
         if let set = evaluationSet {
-            let network = try MLP(architecture: config.architecture, parameters: parameters)
-            let outputs = try network(set.inputs.converted(to: Float.self))
+            let outputs = try config.model.outputs(set.inputs.converted(to: Float.self), parameters: parameters)
             let e = Evaluation(outputs: outputs.elements.map(Double.init), targets: set.targets.elements,
-                               outputCount: config.architecture.outputCount, loss: config.linearization.loss)
+                               outputCount: config.model.outputCount, loss: config.linearization.loss)
             record.testLoss = e.loss
             record.testAccuracy = accuracy(correct: Int((e.accuracy * Double(set.inputs.rows)).rounded()), of: set.inputs.rows)
         }
@@ -230,7 +231,7 @@ extension FederatedServer {
 
     /// The fraction of correct predictions; `nil` for regression (one output), where accuracy means nothing.
     func accuracy(correct: Int?, of count: Int) -> Double? {
-        guard config.architecture.outputCount > 1, count > 0 else { return nil }
+        guard config.model.outputCount > 1, count > 0 else { return nil }
         return Double(correct ?? 0) / Double(count)
     }
 

@@ -28,7 +28,7 @@ public final class FederatedWorker {
     private var lastHeard = ContinuousClock.now
     private var warnedSilence = false
     /// The current round's weights: candidates may arrive as steps from them.
-    private var roundStart: (round: UInt64, parameters: MLPParameters<Float>)?
+    private var roundStart: (round: UInt64, parameters: [Float])?
     /// The server chunks θ and candidates larger than its message limit (§9): rebuilt here.
     private let reassembler = Reassembler<Int>()
     /// Rounds whose block this worker sent (for tests and logs).
@@ -162,31 +162,34 @@ public final class FederatedWorker {
 
     /// θ arrives: report the held-out split, and at a refresh compute and upload the block.
     private func startRound(_ message: Message) throws {
-        guard let architecture = welcome?.architecture else { return }
+        guard let model = welcome?.model else { return }
         let start = try message.payload(RoundStart.self)
         let round = message.header.round
         try adopt(start.body.featureStandardization)
-        let theta = try start.parameters(architecture: architecture, as: Float.self)
+        let theta = try start.theta(model: model, as: Float.self)
         roundStart = (round, theta)
-        let network = try MLP(architecture: architecture, parameters: theta)
         if start.body.evaluate, let heldOut {
-            try send(EvaluationReport(heldOut: try lossSummary(network, heldOut)), round: round)
+            try send(EvaluationReport(heldOut: try lossSummary(model, theta, heldOut)), round: round)
         }
         if let local = welcome?.localTraining {
-            let theta = try LocalSGD.train(network, inputs: shard.inputs, targets: shard.targets, settings: local,
-                                           loss: welcome?.loss ?? .mse, round: round, workerID: welcome?.workerID ?? 0)
-            let trained = try MLP(architecture: architecture, parameters: theta)
-            try send(LocalUpdate(parameters: theta, sampleCount: shard.inputs.rows, loss: try lossSummary(trained, shard)), round: round)
+            let trained = try LocalSGD.train(model, from: theta, inputs: shard.inputs, targets: shard.targets, settings: local,
+                                             loss: welcome?.loss ?? .mse, round: round, workerID: welcome?.workerID ?? 0)
+            try send(LocalUpdate(theta: trained, model: model, sampleCount: shard.inputs.rows,
+                                 loss: try lossSummary(model, trained, shard)), round: round)
             return
         }
         guard start.body.refresh else { return }
         let computeStarted = ContinuousClock.now
-        let jacobian = try FactoredJacobian(network: network, inputs: shard.inputs)
+        let jacobian = try model.jacobian(shard.inputs, parameters: theta)
         var block: Block
         // Blocks are computed in Float32; f64 would add bytes and no digits.
         let dtype = start.body.blockDType == .f64 ? .f32 : start.body.blockDType
         switch start.body.blockFormat {
-        case .factored: block = try Block(factored: jacobian, targets: shard.targets, dtype: dtype)
+        case .factored:
+            guard let factored = jacobian as? FactoredJacobian<Float> else {
+                throw WorkerError.protocolViolation("the server asked for factored blocks of \(model), which has only dense ones")
+            }
+            block = try Block(factored: factored, targets: shard.targets, dtype: dtype)
         case .dense: block = try Block(dense: jacobian.denseBlock(), targets: shard.targets, dtype: dtype)
         }
         let elapsed = ContinuousClock.now - computeStarted
@@ -199,18 +202,18 @@ public final class FederatedWorker {
 
     /// Candidate weights arrive: the real network's loss on the shard for each.
     private func evaluateCandidates(_ message: Message) throws {
-        guard let architecture = welcome?.architecture else { return }
+        guard let model = welcome?.model else { return }
         let candidates = try message.payload(Candidates.self)
         let base = roundStart.flatMap { $0.round == message.header.round ? $0.parameters : nil }
-        let losses = try candidates.parameters(architecture: architecture, roundStart: base, as: Float.self).map { p in
-            try lossSummary(MLP(architecture: architecture, parameters: p), shard)
+        let losses = try candidates.flatParameters(parameterCount: model.parameterCount, roundStart: base, as: Float.self).map { p in
+            try lossSummary(model, p, shard)
         }
         try send(CandidateLosses(losses: losses), round: message.header.round)
     }
 
-    /// Summed loss (mse: `½‖y − f‖²` per sample; xent: cross-entropy) and correct count of a network on samples.
-    func lossSummary(_ network: MLP<Float>, _ samples: (inputs: Matrix<Float>, targets: Matrix<Float>)) throws -> LossSummary {
-        let outputs = try network(samples.inputs).elements.map(Double.init)
+    /// Summed loss (mse: `½‖y − f‖²` per sample; xent: cross-entropy) and correct count of the model at θ on samples.
+    func lossSummary(_ model: ModelArchitecture, _ theta: [Float], _ samples: (inputs: Matrix<Float>, targets: Matrix<Float>)) throws -> LossSummary {
+        let outputs = try model.outputs(samples.inputs, parameters: theta).elements.map(Double.init)
         let e = Evaluation(outputs: outputs, targets: samples.targets.elements.map(Double.init),
                            outputCount: samples.targets.columns, loss: welcome?.loss ?? .mse)
         let m = samples.inputs.rows

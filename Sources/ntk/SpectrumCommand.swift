@@ -88,8 +88,8 @@ struct SpectrumCommand: ParsableCommand {
                 try map.apply(to: &inputs[i], path: worker.data.file)
             }
         }
-        let arch = config.architecture, k = arch.outputCount
-        let x = Matrix<Float>(rows: inputs.reduce(0) { $0 + $1.rows }, columns: arch.inputDimension,
+        let model = config.model, k = model.outputCount
+        let x = Matrix<Float>(rows: inputs.reduce(0) { $0 + $1.rows }, columns: model.inputDimension,
                               elements: inputs.flatMap { $0.elements.map(Float.init) })
         let y = Matrix<Double>(rows: x.rows, columns: k, elements: raw.flatMap(\.targets.elements))
         var options = config.linearization
@@ -97,8 +97,9 @@ struct SpectrumCommand: ParsableCommand {
             log.notice("the diagnostics are those of the square loss; \(url.lastPathComponent) trains \(options.loss.rawValue)")
             options.loss = .mse
         }
-        log.info("\(arch), θ_0 from seed \(config.seed); m = \(x.rows) samples of \(config.workers.count) workers, k = \(k)")
-        var training = try LinearizedTraining(network: MLP<Float>(architecture: arch, seed: config.seed), inputs: x, targets: y, options: options)
+        log.info("\(model), θ_0 from seed \(config.seed); m = \(x.rows) samples of \(config.workers.count) workers, k = \(k)")
+        let theta: [Float] = try model.initialParameters(seed: config.seed)
+        var training = try LinearizedTraining(initialParameters: theta, jacobian: model.jacobian(x, parameters: theta), targets: y, options: options)
         let (_, seconds) = try Console.timed { try training.solve(times: config.timeCandidates) }
         log.info("\(training.report) (\(Console.format(seconds, "%.2f")) s)")
         guard let spectrum = training.spectrum else { throw ValidationError("the solver recorded no spectrum") }

@@ -9,7 +9,7 @@ final class RunConfigurationTests: XCTestCase {
 
     func testShippedConfigLoadsAndItsShardsPartitionTheTrainingSplit() throws {
         let config = try RunConfiguration.load(repoRoot.appendingPathComponent("configs/digits-4workers.yaml"))
-        XCTAssertEqual(config.architecture.widths, [64, 512, 512, 10])
+        XCTAssertEqual(config.model.mlp?.widths, [64, 512, 512, 10])
         XCTAssertEqual(config.workers.map(\.name), ["worker-0", "worker-1", "worker-2", "worker-3"])
         XCTAssertEqual(config.timeSelection, .nonlinearLoss)
         let shards = try config.workers.map { try $0.data.load() }
@@ -27,8 +27,8 @@ final class RunConfigurationTests: XCTestCase {
         for file in files {
             let config = try RunConfiguration.load(directory.appendingPathComponent(file))
             let first = try config.workers[0].data.load(scaling: FeatureScaling())
-            XCTAssertEqual(first.inputs.columns, config.architecture.inputDimension, file)
-            XCTAssertEqual(first.targets.columns, config.architecture.outputCount, file)
+            XCTAssertEqual(first.inputs.columns, config.model.inputDimension, file)
+            XCTAssertEqual(first.targets.columns, config.model.outputCount, file)
         }
     }
 

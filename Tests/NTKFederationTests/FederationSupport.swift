@@ -9,13 +9,14 @@ import NTKWorker
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// A small digits federation: `workers` IID shards of the 80% split, the server evaluating on the 20%.
-func digitsConfig(workers: Int, rounds: Int = 2, extra: String = "", server: String = "", output: URL) throws -> RunConfiguration {
+func digitsConfig(workers: Int, rounds: Int = 2, extra: String = "", server: String = "", output: URL,
+                  model: String = "{widths: [64, 48, 10], activation: relu, bias_scale: 0.1, seed: 5}") throws -> RunConfiguration {
     let list = (0..<workers).map { i in
         "  - {name: w\(i), data: {file: data/digits.csv, feature_scale: 0.0625, classes: 10, split: train, train_fraction: 0.1, shard: {index: \(i), count: \(workers), seed: 3}}}"
     }.joined(separator: "\n")
     let yaml = """
     run: {id: test-run, output_dir: \(output.path), rounds: \(rounds)}
-    model: {widths: [64, 48, 10], activation: relu, bias_scale: 0.1, seed: 5}
+    model: \(model)
     training:
       learning_rate: 1.0
       time: {candidates: [100, 1000, 10000, 100000]}

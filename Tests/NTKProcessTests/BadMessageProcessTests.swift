@@ -40,7 +40,7 @@ final class BadMessageProcessTests: ProcessTestCase {
         let server = try run.startServer()
         let probe = try RawPeer(endpoint: run.endpoint, identity: "probe", settings: config.workers[1], config: config)
         defer { probe.close() }
-        let theta0 = MLPParameters<Float>(initializing: config.architecture, seed: config.seed)
+        let theta0 = MLPParameters<Float>(initializing: config.model.mlp!, seed: config.seed)
         let register = try Message(probe.register).encoded()
 
         // Before registering. Garbage: one frame; then two frames whose "header" is noise.
@@ -72,7 +72,7 @@ final class BadMessageProcessTests: ProcessTestCase {
         let w0 = try run.startWorker("w0")
         let start = try probe.next(.roundStart, timeout: 30)
         XCTAssertEqual(start.header.round, 1)
-        let theta1 = try start.payload(RoundStart.self).parameters(architecture: config.architecture, as: Float.self)
+        let theta1 = try start.payload(RoundStart.self).parameters(architecture: config.model.mlp!, as: Float.self)
         XCTAssertEqual(theta1, theta0)
         let block = try probe.block(at: theta1)
         XCTAssertGreaterThan(try Message(block).byteCount, 65536, "the probe's blocks are sent in chunks")
@@ -114,7 +114,7 @@ final class BadMessageProcessTests: ProcessTestCase {
         XCTAssertEqual(rounds.map(\.round), [1, 2], run.logs)
         for r in rounds { XCTAssertEqual(r.workers, ["w0", "probe"], "round \(r.round)") }
         let reference = try CentralizedReference.train(config, workers: ["w0", "probe"])
-        XCTAssertLessThan(relativeDistance(try run.weights().flattened, reference.flattened), 1e-5)
+        XCTAssertLessThan(relativeDistance(try run.weights().flattened, reference), 1e-5)
         XCTAssertGreaterThanOrEqual(server.output.components(separatedBy: "refused message from probe").count - 1, 15,
                                     "every refusal is logged with its reason\n\(server.tail)")
     }
@@ -134,7 +134,7 @@ final class BadMessageProcessTests: ProcessTestCase {
         var probe = try RawPeer(endpoint: run.endpoint, identity: "probe", settings: config.workers[1], config: config)
         try probe.registerAndWait()
         let start = try probe.next(.roundStart, timeout: 30)
-        try probe.send(probe.block(at: start.payload(RoundStart.self).parameters(architecture: config.architecture, as: Float.self)), round: 1)
+        try probe.send(probe.block(at: start.payload(RoundStart.self).parameters(architecture: config.model.mlp!, as: Float.self)), round: 1)
         _ = try probe.next(.candidates)
         // Gone before answering, like a worker killed while it evaluates the candidates; back with a new socket.
         probe.close()
@@ -155,7 +155,7 @@ final class BadMessageProcessTests: ProcessTestCase {
         assertExits(w0, in: run, timeout: 15)
         XCTAssertEqual(run.rounds().first?.workers, ["w0", "probe"])
         let reference = try CentralizedReference.train(config, workers: ["w0", "probe"])
-        XCTAssertLessThan(relativeDistance(try run.weights().flattened, reference.flattened), 1e-5)
+        XCTAssertLessThan(relativeDistance(try run.weights().flattened, reference), 1e-5)
     }
 
     /// A small message limit: blocks go up in chunks and the weights (θ and the candidates) come down in
@@ -176,6 +176,6 @@ final class BadMessageProcessTests: ProcessTestCase {
         for w in workers { assertExits(w, in: run, timeout: 15) }
         XCTAssertEqual(run.rounds().first?.workers, ["w0", "w1"], run.logs)
         let reference = try CentralizedReference.train(run.configuration(), workers: ["w0", "w1"])
-        XCTAssertLessThan(relativeDistance(try run.weights().flattened, reference.flattened), 1e-5)
+        XCTAssertLessThan(relativeDistance(try run.weights().flattened, reference), 1e-5)
     }
 }

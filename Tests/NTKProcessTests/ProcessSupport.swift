@@ -167,7 +167,7 @@ final class ProcessRun {
     /// The final weights the server wrote.
     func weights() throws -> MLPParameters<Float> {
         try MLPParameters<Float>(archive: NumpyArchive(contentsOf: output.appendingPathComponent("weights.npz")),
-                                 architecture: configuration().architecture)
+                                 architecture: configuration().model.mlp!)
     }
 
     /// Every process's last lines, for failure messages.

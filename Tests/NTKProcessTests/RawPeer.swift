@@ -26,7 +26,7 @@ final class RawPeer {
         options.sendTimeout = .seconds(10)
         transport = try ZMQWorkerTransport(connect: endpoint, identity: identity, options: options)
         runID = RunID.of(name: config.runID)
-        architecture = config.architecture
+        architecture = config.model.mlp!
         self.settings = settings
         maxMessageBytes = config.server.maxMessageBytes
         let data = try settings.data.load()

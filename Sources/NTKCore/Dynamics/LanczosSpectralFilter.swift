@@ -74,6 +74,9 @@ public struct LanczosSpectralFilter: Sendable {
         var previous: [[Double]]? = nil
         var estimates = scales.map { _ in Double.infinity }
         var small: (coefficients: [[Double]], ritz: [Double], weights: [Double]) = ([], [], [])
+        // The tridiagonal problem costs O(dim³): solved at every step it would make a slow convergence O(dim⁴).
+        // It is solved at every step early on, then every ~dim/16 steps (geometric: O(dim³) in all).
+        var nextCheck = 0
         while true {
             let j = basisCount - 1
             let q = Array(basis[(j * n)..<((j + 1) * n)])
@@ -86,8 +89,16 @@ public struct LanczosSpectralFilter: Sendable {
             project(&w)
             project(&w)
             let beta = norm(w)
-            small = try smallProblem(alphas: alphas, betas: betas, scales: scales, phi: phi)
             let dim = alphas.count
+            let invariant = beta <= 1e-14 * max(abs(alpha), 1) * Double(n)
+            guard dim <= 24 || dim >= nextCheck || invariant || dim >= limit else {
+                betas.append(beta)
+                basis.append(contentsOf: w.lazy.map { $0 / beta })
+                basisCount += 1
+                continue
+            }
+            nextCheck = dim + max(1, dim / 16)
+            small = try smallProblem(alphas: alphas, betas: betas, scales: scales, phi: phi)
             for (s, y) in small.coefficients.enumerated() {
                 let yNorm = max(norm(y), .leastNormalMagnitude)
                 let saad = beta * abs(y[dim - 1]) / yNorm
@@ -100,7 +111,6 @@ public struct LanczosSpectralFilter: Sendable {
                 estimates[s] = max(saad, change)
             }
             previous = small.coefficients
-            let invariant = beta <= 1e-14 * max(abs(alpha), 1) * Double(n)
             if invariant { estimates = estimates.map { _ in 0 } }
             if invariant || dim >= limit || estimates.allSatisfy({ $0 <= tolerance }) { break }
             betas.append(beta)

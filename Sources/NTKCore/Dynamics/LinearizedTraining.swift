@@ -162,8 +162,15 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
         max(Double(n) * Double.ulpOfOne, 10 * Double(Scalar.ulpOfOne))
     }
 
+    /// Set when Lanczos did not converge within its budget and the dense Gram fits: the solve is redone densely.
+    private var lanczosGaveUp = false
+
     /// Whether this problem runs on the dense Gram.
-    public var usesDenseGram: Bool { options.plan(for: jacobian).method == .dense }
+    public var usesDenseGram: Bool { lanczosGaveUp || options.plan(for: jacobian).method == .dense }
+
+    /// Krylov dimensions Lanczos may use before the dense path is cheaper anyway: `n/8` (with at least 200),
+    /// far above the 20–60 iterations it takes on the kernels measured so far.
+    private static func lanczosBudget(_ n: Int) -> Int { min(n, max(200, n / 8)) }
 
     /// Solves for every time at once, from `β = 0` or, to continue on the same kernel, from `start`
     /// (then every returned `β_t` is the total, `start` plus the new integration over `t`).
@@ -202,14 +209,25 @@ public struct LinearizedTraining<Scalar: BLASScalar> {
                 report = "dense \(options.kernel.rawValue) Gram \(h.rows)×\(h.rows), λ_max/m = \(String(format: "%.4g", dynamics.operatorEigenvalues.last ?? 0))"
             } else {
                 let rho = options.ridge, eta = options.learningRate, flow = options.flow
-                let lanczos = LanczosSpectralFilter(tolerance: options.tolerance, noiseFloor: noiseFloor(jacobian.columnCount), shift: rho)
-                let result = try lanczos.apply({ v in
-                    var hv = self.gramProduct(v)
-                    for i in hv.indices { hv[i] = hv[i] / Double(m) + rho * v[i] }
-                    return hv
-                }, to: residual, scales: times, phi: { mu, t in
-                    flow == .gradientFlow ? SpectralFilter.flow(mu, etaT: eta * t) : SpectralFilter.descent(mu, eta: eta, steps: t)
-                })
+                let n = jacobian.columnCount
+                let lanczos = LanczosSpectralFilter(tolerance: options.tolerance, maxIterations: Self.lanczosBudget(n),
+                                                    noiseFloor: noiseFloor(n), shift: rho)
+                let result: LanczosSpectralFilter.Result
+                do {
+                    result = try lanczos.apply({ v in
+                        var hv = self.gramProduct(v)
+                        for i in hv.indices { hv[i] = hv[i] / Double(m) + rho * v[i] }
+                        return hv
+                    }, to: residual, scales: times, phi: { mu, t in
+                        flow == .gradientFlow ? SpectralFilter.flow(mu, etaT: eta * t) : SpectralFilter.descent(mu, eta: eta, steps: t)
+                    })
+                } catch DynamicsError.notConverged(let why) where options.kernel == .exact && 4 * Double(n) * Double(n) * 8 <= options.memoryBudget {
+                    // A spectrum Lanczos resolves slowly: the dense Gram (which fits) is the cheaper way now.
+                    lanczosGaveUp = true
+                    let solutions = try solve(times: times, from: start)
+                    report += " (Lanczos gave up: \(why))"
+                    return solutions
+                }
                 // Ritz values are of H/m + ρ; the spectrum is reported for H.
                 spectrum = KernelSpectrum(eigenvalues: result.ritzValues.map { ($0 - rho) * Double(m) },
                                           relativeFloor: noiseFloor(jacobian.columnCount), method: "ritz")

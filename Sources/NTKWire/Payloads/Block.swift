@@ -171,9 +171,16 @@ public struct Block: WirePayload {
     /// The dense block as a `JacobianBlock`, checked against the architecture, and the targets.
     public func jacobianBlock<S: BLASScalar & WireScalar>(architecture: MLPArchitecture, as type: S.Type = S.self) throws
         -> (block: JacobianBlock<S>, targets: Matrix<S>) {
-        let z = try checkedDense(architecture)
+        try architecture.checkedForWire()
+        return try jacobianBlock(model: .mlp(architecture), as: S.self)
+    }
+
+    /// The dense block of any model as a `JacobianBlock`, checked against the model, and the targets.
+    public func jacobianBlock<S: BLASScalar & WireScalar>(model: ModelArchitecture, as type: S.Type = S.self) throws
+        -> (block: JacobianBlock<S>, targets: Matrix<S>) {
+        let z = try checkedDense(model)
         do {
-            let b = try JacobianBlock(parameterCount: architecture.parameterCount, outputCount: architecture.outputCount,
+            let b = try JacobianBlock(parameterCount: model.parameterCount, outputCount: model.outputCount,
                                       columnsAsRows: z.matrix(as: S.self), outputs: outputs.matrix(as: S.self))
             return (b, try targets.matrix(as: S.self))
         } catch let e as ModelError {
@@ -182,9 +189,9 @@ public struct Block: WirePayload {
     }
 
     /// The dense block written to a memory-mapped file in `directory` instead of memory (Float32), and the targets.
-    public func mappedJacobianBlock(architecture: MLPArchitecture, directory: URL) throws -> (block: MappedJacobianBlock<Float>, targets: Matrix<Float>) {
-        let z = try checkedDense(architecture)
-        let block = try MappedJacobianBlock<Float>(parameterCount: architecture.parameterCount, outputs: outputs.matrix(as: Float.self), directory: directory) { sink in
+    public func mappedJacobianBlock(model: ModelArchitecture, directory: URL) throws -> (block: MappedJacobianBlock<Float>, targets: Matrix<Float>) {
+        let z = try checkedDense(model)
+        let block = try MappedJacobianBlock<Float>(parameterCount: model.parameterCount, outputs: outputs.matrix(as: Float.self), directory: directory) { sink in
             // f32 frames go to the file as they are; f64/f16/bf16 ones are converted first.
             try z.withUnsafeElements(as: Float.self) { try sink(UnsafeRawBufferPointer($0)) }
         }
@@ -192,9 +199,8 @@ public struct Block: WirePayload {
     }
 
     /// `Z` checked against the architecture (format, shape, dtype).
-    private func checkedDense(_ architecture: MLPArchitecture) throws -> TypedArray {
+    private func checkedDense(_ architecture: ModelArchitecture) throws -> TypedArray {
         guard body.format == .dense, let z = dense else { throw WireError.invalidPayload("block: format is \(body.format.rawValue), not dense") }
-        try architecture.checkedForWire()
         let m = body.sampleCount, k = body.outputCount
         let (mk, overflow) = m.multipliedReportingOverflow(by: k)
         guard !overflow else { throw WireError.invalidPayload("block: m·k overflows") }

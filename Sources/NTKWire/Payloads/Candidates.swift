@@ -2,8 +2,8 @@ import NTKCore
 
 /// Server → worker: candidate weights θ_t, one per integration time t; the worker answers `CandidateLosses`.
 ///
-/// Each candidate is one flat array `theta{i}` of P values in `MLPParameters.flattened` order (W1
-/// row-major, b1, W2, …): the weights θ_t themselves (f32/f64), or, with `relativeToRoundStart`, the step
+/// Each candidate is one flat array `theta{i}` of P values in the model's flat order (for an MLP
+/// `MLPParameters.flattened`: W1 row-major, b1, W2, …): the weights θ_t themselves (f32/f64), or, with `relativeToRoundStart`, the step
 /// `θ_t − θ_r` from the round's `roundStart` weights, which may travel in 16 bits (f16/bf16: half the bytes;
 /// the rounding of a step is far below what separates two candidates' losses). Full vectors rather than
 /// the few directions they are built from: it keeps third-party workers trivial.
@@ -32,22 +32,32 @@ public struct Candidates: WirePayload {
 
     /// Candidates from parameter sets (one copy each, to flatten them).
     public init<S: BLASScalar & WireScalar>(times: [Double], parameters: [MLPParameters<S>]) throws {
-        guard times.count == parameters.count else {
-            throw WireError.invalidPayload("candidates: \(times.count) times for \(parameters.count) parameter sets")
+        try self.init(times: times, thetas: parameters.map(\.flattened))
+    }
+
+    /// Candidates from flat weight vectors θ_t (no copies).
+    public init<S: BLASScalar & WireScalar>(times: [Double], thetas: [[S]]) throws {
+        guard times.count == thetas.count else {
+            throw WireError.invalidPayload("candidates: \(times.count) times for \(thetas.count) parameter sets")
         }
-        try self.init(body: Body(times: times), arrays: parameters.enumerated().map {
-            TypedArray(trusted: "theta\($0.offset)", $0.element.flattened, shape: [$0.element.count])
+        try self.init(body: Body(times: times), arrays: thetas.enumerated().map {
+            TypedArray(trusted: "theta\($0.offset)", $0.element, shape: [$0.element.count])
         })
     }
 
     /// Candidates as steps from `base` (the round's weights), in `dtype` (f32, f16 or bf16).
     public init(times: [Double], parameters: [MLPParameters<Float>], stepsFrom base: MLPParameters<Float>, dtype: DType) throws {
-        guard times.count == parameters.count else {
-            throw WireError.invalidPayload("candidates: \(times.count) times for \(parameters.count) parameter sets")
+        try self.init(times: times, thetas: parameters.map(\.flattened), stepsFrom: base.flattened, dtype: dtype)
+    }
+
+    /// Candidates as steps `θ_t − base` from the round's flat weights, in `dtype` (f32, f16 or bf16).
+    public init(times: [Double], thetas: [[Float]], stepsFrom origin: [Float], dtype: DType) throws {
+        guard times.count == thetas.count else {
+            throw WireError.invalidPayload("candidates: \(times.count) times for \(thetas.count) parameter sets")
         }
-        let origin = base.flattened
-        let arrays = try parameters.enumerated().map { i, p -> TypedArray in
-            let step = zip(p.flattened, origin).map { $0 - $1 }
+        let arrays = try thetas.enumerated().map { i, p -> TypedArray in
+            guard p.count == origin.count else { throw WireError.invalidPayload("candidates: θ\(i) has \(p.count) values, the base \(origin.count)") }
+            let step = zip(p, origin).map { $0 - $1 }
             return dtype == .f32 ? try TypedArray(name: "theta\(i)", step) : try TypedArray(name: "theta\(i)", narrowing: step, to: dtype)
         }
         try self.init(body: Body(times: times, relativeToRoundStart: true), arrays: arrays)
@@ -86,5 +96,18 @@ public struct Candidates: WirePayload {
         guard body.relativeToRoundStart == true else { return values }
         guard let roundStart else { throw WireError.invalidPayload("candidates: steps from the round's weights, but no roundStart was received for this round") }
         return values.map { roundStart.adding($0) }
+    }
+
+    /// The candidates as flat weight vectors of `parameterCount` values; steps are added to `roundStart`.
+    public func flatParameters<S: BLASScalar & WireScalar>(parameterCount: Int, roundStart: [S]? = nil,
+                                                           as type: S.Type = S.self) throws -> [[S]] {
+        let values = try thetas.map { a -> [S] in
+            try a.expect(shape: [parameterCount], dtypes: [.f32, .f64, .f16, .bf16])
+            return try a.elements(as: S.self)
+        }
+        guard body.relativeToRoundStart == true else { return values }
+        guard let roundStart else { throw WireError.invalidPayload("candidates: steps from the round's weights, but no roundStart was received for this round") }
+        guard roundStart.count == parameterCount else { throw WireError.invalidPayload("candidates: the round's θ has \(roundStart.count) values, expected \(parameterCount)") }
+        return values.map { zip($0, roundStart).map { $0 + $1 } }
     }
 }

@@ -17,7 +17,7 @@ public struct LocalTraining: Codable, Equatable, Sendable {
 }
 
 /// Worker → server (FedAvg): θ after local training, the shard size (the averaging weight) and the
-/// shard's loss at the new θ. Arrays: `W1, b1, …, WL, bL` as in `roundStart`.
+/// shard's loss at the new θ. Arrays: θ as in `roundStart`.
 public struct LocalUpdate: WirePayload {
     public struct Body: Codable, Equatable, Sendable {
         public var sampleCount: Int
@@ -38,14 +38,25 @@ public struct LocalUpdate: WirePayload {
         self.parameters = parameters.wireArrays()
     }
 
+    /// θ of any model (flat) after local training.
+    public init<S: BLASScalar & WireScalar>(theta: [S], model: ModelArchitecture, sampleCount: Int, loss: LossSummary) throws {
+        body = Body(sampleCount: sampleCount, loss: loss)
+        parameters = try model.wireArrays(theta)
+    }
+
     public init(body: Body, arrays: [TypedArray]) throws {
         guard body.sampleCount > 0 else { throw WireError.invalidPayload("localUpdate: sampleCount must be > 0") }
-        try RoundStart.checkLayerArrays(arrays)
+        try RoundStart.checkParameterArrays(arrays)
         self.body = body
         parameters = arrays
     }
 
     public func parameters<S: BLASScalar & WireScalar>(architecture: MLPArchitecture, as type: S.Type = S.self) throws -> MLPParameters<S> {
         try MLPParameters<S>(wireArrays: parameters, architecture: architecture)
+    }
+
+    /// θ (flat), checked against the model.
+    public func theta<S: BLASScalar & WireScalar>(model: ModelArchitecture, as type: S.Type = S.self) throws -> [S] {
+        try model.parameters(fromWire: parameters, as: S.self)
     }
 }

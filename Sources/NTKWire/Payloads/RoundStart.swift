@@ -1,6 +1,7 @@
 import NTKCore
 
-/// Server → worker: round r begins at θ (arrays `W1, b1, …, WL, bL`); what the worker must send back.
+/// Server → worker: round r begins at θ (arrays `W1, b1, …, WL, bL` for an MLP, one array `theta` for
+/// another network); what the worker must send back.
 public struct RoundStart: WirePayload {
     /// The instructions.
     public struct Body: Codable, Equatable, Sendable {
@@ -41,12 +42,21 @@ public struct RoundStart: WirePayload {
         self.parameters = parameters.wireArrays()
     }
 
+    /// A round start carrying θ of any model (flat).
+    public init<S: BLASScalar & WireScalar>(theta: [S], model: ModelArchitecture, refresh: Bool, evaluate: Bool,
+                                            blockFormat: BlockFormat = .factored, blockDType: DType = .f32,
+                                            candidatesFollow: Bool = true) throws {
+        body = Body(refresh: refresh, evaluate: evaluate, blockFormat: blockFormat, blockDType: blockDType,
+                    candidatesFollow: candidatesFollow)
+        parameters = try model.wireArrays(theta)
+    }
+
     public init(body: Body, arrays: [TypedArray]) throws {
         guard body.blockDType.isFloatingPoint else {
             throw WireError.invalidPayload("roundStart: block dtype \(body.blockDType.rawValue) is not one of f32, f64, f16, bf16")
         }
-        try RoundStart.checkLayerArrays(arrays)
-        try body.featureStandardization?.validate(dimension: arrays[0].shape[1])
+        try RoundStart.checkParameterArrays(arrays)
+        if arrays[0].name == "W1" { try body.featureStandardization?.validate(dimension: arrays[0].shape[1]) }
         self.body = body
         parameters = arrays
     }
@@ -54,6 +64,22 @@ public struct RoundStart: WirePayload {
     /// θ, checked against the architecture.
     public func parameters<S: BLASScalar & WireScalar>(architecture: MLPArchitecture, as type: S.Type = S.self) throws -> MLPParameters<S> {
         try MLPParameters<S>(wireArrays: parameters, architecture: architecture)
+    }
+
+    /// θ (flat), checked against the model.
+    public func theta<S: BLASScalar & WireScalar>(model: ModelArchitecture, as type: S.Type = S.self) throws -> [S] {
+        try model.parameters(fromWire: parameters, as: S.self)
+    }
+
+    /// `W1, b1, …` (see `checkLayerArrays`) or one rank-1 float array `theta`.
+    static func checkParameterArrays(_ arrays: [TypedArray]) throws {
+        if arrays.count == 1, arrays[0].name == "theta" {
+            let theta = arrays[0]
+            guard theta.dtype == .f32 || theta.dtype == .f64 else { throw WireError.dtypeMismatch(array: "theta", expected: [.f32, .f64], got: theta.dtype) }
+            guard theta.shape.count == 1 else { throw WireError.shapeMismatch(array: "theta", expected: [-1], got: theta.shape) }
+            return
+        }
+        try checkLayerArrays(arrays)
     }
 
     /// `W1, b1, …` in order, float dtypes, ranks 2 and 1, consecutive layers chained (architecture-free checks).

@@ -9,8 +9,10 @@ public struct Welcome: BodyOnlyPayload, Equatable {
     public var workerID: UInt32
     /// The run's name (`RunID.of(name:)` is the header's run id).
     public var runName: String
-    /// The network whose Jacobian the worker computes.
-    public var architecture: MLPArchitecture
+    /// The MLP whose Jacobian the worker computes (absent when the model is a `network`).
+    public var architecture: MLPArchitecture?
+    /// The network, when the model is not an MLP (a spec with its input shape).
+    public var network: NetworkArchitecture?
     /// The loss the worker reports in `CandidateLosses` and `EvaluationReport`.
     public var loss: LossFunction
     /// Block format to send (one the worker announced).
@@ -31,9 +33,21 @@ public struct Welcome: BodyOnlyPayload, Equatable {
     public init(workerID: UInt32, runName: String, architecture: MLPArchitecture, loss: LossFunction = .mse,
                 blockFormat: BlockFormat = .factored, blockDType: DType = .f32, heartbeatIntervalSeconds: Double = 5,
                 peerTimeoutSeconds: Double = 30, maxMessageBytes: Int = WireLimits.default.maxMessageBytes, currentRound: UInt64 = 0) {
+        self.init(workerID: workerID, runName: runName, model: .mlp(architecture), loss: loss, blockFormat: blockFormat,
+                  blockDType: blockDType, heartbeatIntervalSeconds: heartbeatIntervalSeconds, peerTimeoutSeconds: peerTimeoutSeconds,
+                  maxMessageBytes: maxMessageBytes, currentRound: currentRound)
+    }
+
+    /// A welcome for any model.
+    public init(workerID: UInt32, runName: String, model: ModelArchitecture, loss: LossFunction = .mse,
+                blockFormat: BlockFormat = .factored, blockDType: DType = .f32, heartbeatIntervalSeconds: Double = 5,
+                peerTimeoutSeconds: Double = 30, maxMessageBytes: Int = WireLimits.default.maxMessageBytes, currentRound: UInt64 = 0) {
         self.workerID = workerID
         self.runName = runName
-        self.architecture = architecture
+        switch model {
+        case .mlp(let a): architecture = a
+        case .network(let n): network = n
+        }
         self.loss = loss
         self.blockFormat = blockFormat
         self.blockDType = blockDType
@@ -46,7 +60,11 @@ public struct Welcome: BodyOnlyPayload, Equatable {
     public func validate() throws {
         guard workerID != 0 else { throw WireError.invalidPayload("welcome: workerID 0 is reserved for unregistered workers") }
         guard !runName.isEmpty, runName.utf8.count <= 256 else { throw WireError.invalidPayload("welcome: runName must be 1–256 bytes") }
-        try architecture.checkedForWire()
+        switch (architecture, network) {
+        case (let a?, nil): try a.checkedForWire()
+        case (nil, _?): guard blockFormat == .dense else { throw WireError.invalidPayload("welcome: a network's blocks travel dense") }
+        default: throw WireError.invalidPayload("welcome: give exactly one of architecture (an MLP) and network")
+        }
         guard blockDType.isFloatingPoint else {
             throw WireError.invalidPayload("welcome: block dtype \(blockDType.rawValue) is not one of f32, f64, f16, bf16")
         }
@@ -56,6 +74,9 @@ public struct Welcome: BodyOnlyPayload, Equatable {
         }
         guard maxMessageBytes >= 4096 else { throw WireError.invalidPayload("welcome: maxMessageBytes \(maxMessageBytes) < 4096") }
     }
+
+    /// The model, MLP or network (`validate` guarantees exactly one is present).
+    public var model: ModelArchitecture { architecture.map { .mlp($0) } ?? .network(network!) }
 }
 
 extension MLPArchitecture {
