@@ -57,6 +57,18 @@ final class HyperkernelLimitTests: XCTestCase {
         }
     }
 
+    /// With k outputs the limit is `Θ_h ⊗ I_k`: different rows of `V^H` are independent in the limit.
+    func testMultiOutputLimitIsKroneckerWithIdentity() throws {
+        let inputs = try probeInputs()
+        let arch = try HypernetworkArchitecture(metaWidths: [4, 1024], primaryWidths: [3, 512, 2])
+        let theta = HyperkernelLimit(arch).kernel(inputs)
+        var expanded = Matrix<Double>(rows: 12, columns: 12)
+        for i in 0..<6 { for j in 0..<6 { for a in 0..<2 { expanded[2 * i + a, 2 * j + a] = theta[i, j] } } }
+        let errors = try (0..<3).map { try empiricalHyperkernel(arch, seed: 900 + UInt64($0), inputs: inputs).relativeDistance(to: expanded) }
+        print("two-output hyperkernel vs Θ_h ⊗ I_2 at (n, m) = (1024, 512):", errors.map(fmt))
+        XCTAssertLessThan(errors.reduce(0, +) / 3, 0.3)   // m = 512: about 0.2 per draw
+    }
+
     /// Supplement §1.1: the variance over draws of `w` of the kernel values vanishes only when BOTH widths grow.
     ///
     /// Measured (H = 2) it behaves like `a/n + b/m`: growing one width 8× (256 → 2048) with the other held at
