@@ -92,6 +92,20 @@ final class HyperkernelLimitTests: XCTestCase {
         XCTAssertLessThan(both[1], 0.3 * min(metaOnly[1], primaryOnly[1]))
     }
 
+    /// Supplement §1.1, Fig. 1(b): with a wide `f` the kernel's MEAN is the limit even for a narrow `g` (m = 10, as in the supplement),
+    /// although each draw stays far from it (its variance does not vanish).
+    func testMeanKernelIsTheLimitEvenForANarrowPrimaryNetwork() throws {
+        let inputs = try probeInputs()
+        let arch = try architecture(meta: 1024, primary: 10)
+        let limit = HyperkernelLimit(arch).kernel(inputs)
+        let stats = try statistics(arch, seeds: 3000..<3384, inputs: inputs)
+        let single = stats.errors.reduce(0, +) / Double(stats.errors.count)
+        let ofMean = stats.mean.relativeDistance(to: limit)
+        print("(n, m) = (1024, 10), 384 draws: mean single-draw error \(fmt(single)), error of the mean kernel \(fmt(ofMean))")
+        XCTAssertGreaterThan(single, 0.3)
+        XCTAssertLessThan(ofMean, 0.1)
+    }
+
     /// Which `Θ_g` appendix A.6 means: the mean empirical kernel at n = m = 256 (64 draws) against three readings,
     /// on the entries with `x ≠ x′`, where they differ. A.6's weights `V(x)`, `V(x′)` have entry covariance
     /// `Σ_f(x, x′)` (eq. 86), which enters the forward covariance (eq. 90) AND every backward factor `Σ̇_g`
