@@ -34,10 +34,13 @@ import Foundation
 ///
 /// **Cost and limits.** Per sample pair the work is `O(|P|²)` per layer (`|P|²·k` for a conv, evaluated
 /// separably along height then width), with `O(|P|²)` memory per thread: 4096 numbers for an 8 × 8 image,
-/// ≈ 0.6 M for 28 × 28. The whole `(m·|P|)²` covariance is never formed. Work grows as `m²|P|²`: about
-/// `m²/2` pair evaluations. The input covariances come from one BLAS GEMM per row block (`X_i X₂ᵀ`, `|P| ×
-/// m₂|P|`); pairs run in parallel. Activations without a closed form (tanh, gelu) cost a 2-D Gauss–Hermite
-/// rule per position pair: use them only on small images.
+/// ≈ 0.6 M for 28 × 28. A network without pooling read out by `flatten` carries only the `|P|` aligned
+/// pairs (`alignedPositionsOnly`, E.3.1). The whole `(m·|P|)²` covariance is never formed: work grows as
+/// `m²/2` pair evaluations (8 × 8 inputs on 2 cores: a GAP network ≈ 2.7 s at m = 100, 26 s at m = 300; a
+/// flatten network without pooling 0.3 s at m = 300; docs/infinite-width.md). The input covariances come
+/// from BLAS GEMMs over bounded row blocks (`X_i X₂ᵀ`, `|P| ×` up to 4 M numbers); pairs run in parallel.
+/// Activations without a closed form (tanh, gelu) cost a 2-D Gauss–Hermite rule per position pair: use
+/// them only on small images.
 public struct InfiniteWidthNetworkKernel: Sendable {
     /// The network.
     public let spec: NetworkSpec
