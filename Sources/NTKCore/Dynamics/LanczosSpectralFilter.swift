@@ -14,6 +14,8 @@ public struct LanczosSpectralFilter: Sendable {
     public var tolerance: Double
     /// Upper bound on the Krylov dimension (defaults to the problem size).
     public var maxIterations: Int?
+    /// Return the last iterate (with its error estimates) instead of throwing when `maxIterations` is reached.
+    public var acceptsUnconverged = false
     /// Ritz directions with `θ − shift ≤ noiseFloor · (θ_max − shift)` are rounding noise of a null space
     /// (see `LinearizedDynamics.noiseFloor`) and get a zero coefficient; `shift` is the ridge part of `A`.
     public var noiseFloor: Double
@@ -120,7 +122,7 @@ public struct LanczosSpectralFilter: Sendable {
         let dim = alphas.count
         let q = Matrix(rows: basisCount, columns: n, elements: basis)
         let vectors = small.coefficients.map { y in q.times(y.map { rNorm * $0 }, transposed: true) }
-        if dim >= limit, dim < n, !estimates.allSatisfy({ $0 <= tolerance }) {
+        if !acceptsUnconverged, dim >= limit, dim < n, !estimates.allSatisfy({ $0 <= tolerance }) {
             throw DynamicsError.notConverged("Lanczos reached \(dim) iterations with error estimate \(estimates.max() ?? .nan) > \(tolerance)")
         }
         return Result(vectors: vectors, iterations: dim, errorEstimates: estimates, ritzValues: small.ritz, ritzWeights: small.weights)
