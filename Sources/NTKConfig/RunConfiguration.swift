@@ -80,6 +80,9 @@ public struct WorkerSettings: Sendable, Equatable {
     public var data: DataSource
     /// An optional local held-out split, evaluated every round.
     public var heldOut: DataSource? = nil
+    /// Hypernetwork runs: this worker's `x` (the meta-network's input), prepended by the worker to every row
+    /// of its shard and held-out split. From `client_features:` (`one-hot`, the default, or a list of numbers).
+    public var clientFeatures: [Double]? = nil
     public var curve: CurveSettings? = nil
 }
 
@@ -90,7 +93,7 @@ public struct RunConfiguration: Sendable {
     public var runID: String
     public var outputDirectory: String
     public var rounds: Int
-    /// The network trained: an MLP (`widths`) or a network spec (`network` + `input_shape`).
+    /// The network trained: an MLP (`widths`), a network spec (`network` + `input_shape`) or a hypernetwork.
     public var model: ModelArchitecture
     public var seed: UInt64
     public var linearization: LinearizationOptions
@@ -222,6 +225,12 @@ public struct RunConfiguration: Sendable {
         if case .network = architecture, blockFormat == .factored {
             throw serverNode.error("block_format", "a 'network' model's blocks travel dense (factored blocks exist for MLPs, model.widths)")
         }
+        if case .hypernetwork = architecture, blockFormat == .factored {
+            throw serverNode.error("block_format", "a 'hypernetwork' model's blocks travel dense (factored blocks exist for MLPs, model.widths)")
+        }
+        if case .hypernetwork = architecture, server.evaluation != nil {
+            throw serverNode.error("evaluation", "a hypernetwork run has no server-side evaluation: the server's samples belong to no worker, so they have no x; give each worker a held_out split (e.g. held_out: {shard_fraction: 0.25}) instead")
+        }
         server.blockFormat = blockFormat ?? (architecture.mlp == nil ? .dense : .factored)
         if let mb = try serverNode.double("memory_budget_mb") {
             guard mb > 0 else { throw serverNode.error("memory_budget_mb", "must be > 0") }
@@ -247,9 +256,30 @@ public struct RunConfiguration: Sendable {
             guard let d = try w.section("data") else { throw w.error(nil, "worker \(name) needs a 'data' section") }
             var worker = WorkerSettings(name: name, server: try w.string("server") ?? server.endpoint.replacingOccurrences(of: "tcp://*", with: "tcp://127.0.0.1"),
                                         data: try parseData(d, resolve: resolve))
-            if let h = try w.section("held_out") { worker.heldOut = try parseData(h, resolve: resolve) }
+            if let h = try w.section("held_out") {
+                if h.has("shard_fraction") {
+                    // A held-out part of this worker's own shard: same file, split, shard; the shard split in two.
+                    guard !h.has("file") else { throw h.error("shard_fraction", "give either 'shard_fraction' (a part of this worker's shard) or a 'file', not both") }
+                    guard let f = try h.double("shard_fraction"), f > 0, f < 1 else { throw h.error("shard_fraction", "must be in (0, 1)") }
+                    let seed = UInt64(max(0, try h.int("seed") ?? 0))
+                    guard worker.data.shardSplit == nil else { throw h.error("shard_fraction", "the data already split its shard") }
+                    var held = worker.data
+                    held.shardSplit = DataSource.ShardSplit(part: .heldOut, heldOutFraction: f, seed: seed)
+                    worker.data.shardSplit = DataSource.ShardSplit(part: .train, heldOutFraction: f, seed: seed)
+                    worker.heldOut = held
+                    try h.rejectUnknownKeys()
+                } else {
+                    worker.heldOut = try parseData(h, resolve: resolve)
+                }
+            }
+            if w.has("client_features") || architecture.hypernetwork != nil {
+                worker.clientFeatures = try parseClientFeatures(w, index: workers.count, workerCount: workerNodes.count, model: architecture)
+            }
             // Pooled statistics are one map for every node: a node outside it would see other features.
             let agreed = workers.first?.data.standardization ?? worker.data.standardization
+            if architecture.hypernetwork != nil, worker.data.standardization == .federated {
+                throw w.error("data", "'standardize: federated' is not available for hypernetwork runs (the pooled statistics would cover z, the rows carry [x, z]); use feature_scale / feature_offset / feature_std")
+            }
             for (section, source) in [("data", worker.data), ("held_out", worker.heldOut), ("server.evaluation", server.evaluation)] {
                 guard let source, source.standardization != agreed else { continue }
                 throw w.error(section == "server.evaluation" ? nil : section,
@@ -273,8 +303,52 @@ public struct RunConfiguration: Sendable {
                                 hash: fnv1a(yaml), file: file)
     }
 
-    /// `model:` — `widths` (an MLP) or `network` with `input_shape` (any spec, e.g. a CNN); the shared options.
+    /// A worker's `client_features:` — `one-hot` (of its index among `workers`, dimension = number of workers) or a
+    /// list of numbers; only for hypernetworks, whose meta-network input dimension it must match.
+    private static func parseClientFeatures(_ w: ConfigReader, index: Int, workerCount: Int, model: ModelArchitecture) throws -> [Double] {
+        guard let h = model.hypernetwork else {
+            throw w.error("client_features", "only a hypernetwork model (model.hypernetwork) takes client features")
+        }
+        let n0 = h.metaInputDimension
+        var features: [Double]
+        if !w.has("client_features") || (try? w.string("client_features")) == "one-hot" {
+            guard n0 == workerCount else {
+                throw w.error(w.has("client_features") ? "client_features" : nil,
+                              "one-hot client features have one entry per worker (\(workerCount)), but the meta-network's input dimension meta_widths[0] is \(n0): set meta_widths[0] to \(workerCount) or give each worker 'client_features: [\(n0) numbers]'")
+            }
+            features = [Double](repeating: 0, count: n0)
+            features[index] = 1
+        } else if let s = try? w.string("client_features") {
+            throw w.error("client_features", "\"\(s)\" is neither one-hot nor a list of numbers")
+        } else {
+            features = try w.doubles("client_features") ?? []
+            guard features.count == n0 else {
+                throw w.error("client_features", "\(features.count) values, but the meta-network's input dimension meta_widths[0] is \(n0)")
+            }
+        }
+        return features
+    }
+
+    /// `model:` — `widths` (an MLP), `network` with `input_shape` (any spec, e.g. a CNN) or a `hypernetwork`
+    /// section (`meta_widths`, `primary_widths`, optional `meta_bias_scale`); the shared options.
     private static func parseModel(_ model: ConfigReader) throws -> ModelArchitecture {
+        if model.has("hypernetwork") {
+            for key in ["widths", "network", "input_shape", "activation", "parametrization", "bias_scale", "weight_scale"] where model.has(key) {
+                throw model.error(key, "a hypernetwork is ReLU in the paper's parametrization and takes only meta_widths, primary_widths and meta_bias_scale (inside 'hypernetwork'); remove '\(key)'")
+            }
+            let h = try model.requiredSection("hypernetwork")
+            guard let meta = try h.ints("meta_widths") else {
+                throw h.error(nil, "missing 'meta_widths' ([n_0, hidden widths…] of f; n_0 = the dimension of x, e.g. the number of workers for one-hot ids)")
+            }
+            guard let primary = try h.ints("primary_widths") else {
+                throw h.error(nil, "missing 'primary_widths' ([m_0, hidden widths…, k] of g, e.g. [64, 32, 10])")
+            }
+            let beta = try h.double("meta_bias_scale") ?? 0
+            try h.rejectUnknownKeys()
+            do {
+                return .hypernetwork(try HypernetworkArchitecture(metaWidths: meta, primaryWidths: primary, metaBiasScale: beta))
+            } catch { throw h.error(nil, "\(error)") }
+        }
         let parametrization: Parametrization = try model.choice("parametrization") ?? .ntk
         let biasScale = try model.double("bias_scale") ?? 0.1, weightScale = try model.double("weight_scale")
         switch (try model.ints("widths"), try model.string("network")) {
@@ -299,7 +373,7 @@ public struct RunConfiguration: Sendable {
             } catch let e as NetworkSpecError { throw model.error("network", "\(e)") }
             catch { throw model.error("network", "\(error)") }
         case (_?, _?): throw model.error("network", "give either 'widths' (an MLP) or 'network' (a spec), not both")
-        case (nil, nil): throw model.error(nil, "missing 'widths' (e.g. [64, 512, 512, 10]) or 'network' (e.g. conv(16,3)-relu-gap-dense(10))")
+        case (nil, nil): throw model.error(nil, "missing 'widths' (e.g. [64, 512, 512, 10]), 'network' (e.g. conv(16,3)-relu-gap-dense(10)) or 'hypernetwork'")
         }
     }
 

@@ -109,13 +109,33 @@ public struct DataSource: Sendable, Equatable {
     public var splitSeed: UInt64 = 0
     /// This node's shard of the split; `nil` = all of it.
     public var shard: ShardSpec? = nil
+    /// A split of the shard itself (after `shard`): a worker's held-out samples from its own distribution.
+    public var shardSplit: ShardSplit? = nil
 
     public init(file: String) { self.file = file }
+
+    /// Which part of a node's shard to keep: the shard's rows split (stratified for classification, seeded)
+    /// into a training part and a local held-out part of `heldOutFraction`. The two parts are disjoint.
+    public struct ShardSplit: Sendable, Equatable {
+        public enum Part: String, Sendable { case train, heldOut = "held_out" }
+        public var part: Part
+        public var heldOutFraction: Double
+        public var seed: UInt64
+        public init(part: Part, heldOutFraction: Double, seed: UInt64 = 0) {
+            self.part = part
+            self.heldOutFraction = heldOutFraction
+            self.seed = seed
+        }
+    }
 
     /// Loaded samples: inputs (m × d) and targets (m × k).
     public struct Samples: Sendable {
         public let inputs: Matrix<Double>
         public let targets: Matrix<Double>
+        public init(inputs: Matrix<Double>, targets: Matrix<Double>) {
+            self.inputs = inputs
+            self.targets = targets
+        }
     }
 
     /// The affine feature map of this source.
@@ -154,7 +174,7 @@ public struct DataSource: Sendable, Equatable {
         return table
     }
 
-    /// The rows of `table` this node takes: the split, then the shard (ascending).
+    /// The rows of `table` this node takes: the split, then the shard, then the shard's own split (ascending).
     public func selectedRows(of table: LabeledTable) throws -> [Int] {
         var rows: [Int]
         switch split {
@@ -177,6 +197,15 @@ public struct DataSource: Sendable, Equatable {
                 throw DataError.malformed(path: file, line: 0, column: nil, reason: "\(error)")
             }
             rows = parts[shard.index].map { rows[$0] }
+        }
+        if let s = shardSplit {
+            guard s.heldOutFraction > 0, s.heldOutFraction < 1 else {
+                throw DataError.malformed(path: file, line: 0, column: nil, reason: "the shard's held-out fraction \(s.heldOutFraction) is not in (0, 1)")
+            }
+            let labels = rows.map { table.labels[$0] }
+            let parts = !(stratify ?? (classes != nil)) ? randomSplit(count: labels.count, trainFraction: 1 - s.heldOutFraction, seed: s.seed)
+                                                        : stratifiedSplit(labels: labels, trainFraction: 1 - s.heldOutFraction, seed: s.seed)
+            rows = (s.part == .train ? parts.train : parts.test).map { rows[$0] }
         }
         return rows
     }

@@ -3,7 +3,8 @@ import NTKCore
 import NTKData
 
 /// What one process does with the union of the workers' shards, in the given worker order, under the
-/// same rule as the server (time chosen by the real network's mean training loss, refresh every round):
+/// same rule as the server (time chosen by the real network's mean training loss, refresh every round; a
+/// hypernetwork's rows carry each worker's client features first, as the workers send them):
 /// the weights a federation of those workers must reproduce. Used by tests as the reference.
 public enum CentralizedReference {
     /// `scaling` replaces the configured feature map (e.g. a federated run's pooled standardization).
@@ -12,7 +13,13 @@ public enum CentralizedReference {
             guard let settings = config.workers.first(where: { $0.name == name }) else {
                 throw ServerError.noBlocks("no worker named \(name) in the configuration")
             }
-            return try settings.data.load(scaling: scaling)
+            let samples = try settings.data.load(scaling: scaling)
+            // A hypernetwork's rows are [x, z], x being the worker's client features (as its worker prepends them).
+            guard let features = settings.clientFeatures else { return samples }
+            let d = samples.inputs.columns
+            let rows = (0..<samples.inputs.rows).flatMap { i in features + samples.inputs.elements[(i * d)..<((i + 1) * d)] }
+            return DataSource.Samples(inputs: Matrix(rows: samples.inputs.rows, columns: features.count + d, elements: rows),
+                                      targets: samples.targets)
         }
         let model = config.model, n0 = model.inputDimension, k = model.outputCount
         let x = Matrix<Float>(rows: shards.reduce(0) { $0 + $1.inputs.rows }, columns: n0,

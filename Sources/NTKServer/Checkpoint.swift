@@ -36,7 +36,7 @@ public struct Checkpoint: Codable, Sendable {
                 w["b\(l + 1)"] = b
             }
             weights = w
-        case .network:
+        case .network, .hypernetwork:
             weights = ["theta": parameters]
         }
     }
@@ -45,7 +45,7 @@ public struct Checkpoint: Codable, Sendable {
     public func parameters(for model: ModelArchitecture) throws -> [Float] {
         switch model {
         case .mlp(let a): return try parameters(for: a).flattened
-        case .network:
+        case .network, .hypernetwork:
             guard let theta = weights["theta"], theta.count == model.parameterCount, theta.allSatisfy(\.isFinite) else {
                 throw ModelError.shapeMismatch("checkpoint θ does not fit \(model) (\(model.parameterCount) finite values)")
             }

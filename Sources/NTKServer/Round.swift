@@ -227,6 +227,12 @@ extension FederatedServer {
         let reports = heldOutReports.values
         let count = reports.reduce(0) { $0 + $1.sampleCount }
         if count > 0 { record.workerHeldOutAccuracy = accuracy(correct: reports.reduce(0) { $0 + ($1.correctCount ?? 0) }, of: count) }
+        let reporting = heldOutReports.filter { $0.value.sampleCount > 0 }
+        if !reporting.isEmpty {
+            record.workerLoss = reporting.mapValues { $0.lossSum / Double($0.sampleCount) }
+            let perWorker = reporting.compactMapValues { accuracy(correct: $0.correctCount, of: $0.sampleCount) }
+            if !perWorker.isEmpty { record.workerAccuracy = perWorker }
+        }
     }
 
     /// The fraction of correct predictions; `nil` for regression (one output), where accuracy means nothing.

@@ -66,6 +66,10 @@ public struct RoundRecord: Codable, Sendable {
     public var testAccuracy: Double?
     /// Workers' local held-out splits, pooled.
     public var workerHeldOutAccuracy: Double?
+    /// Each reporting worker's accuracy on its own held-out split (personalized runs are judged worker by worker).
+    public var workerAccuracy: [String: Double]? = nil
+    /// Each reporting worker's mean held-out loss.
+    public var workerLoss: [String: Double]? = nil
     /// Workers whose blocks were used, in order; and those that missed the round.
     public var workers: [String]
     public var missingWorkers: [String]

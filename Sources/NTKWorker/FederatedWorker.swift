@@ -45,8 +45,9 @@ public final class FederatedWorker {
         let identity = federated ? FeatureScaling() : nil
         let data = try settings.data.load(scaling: identity)
         let held = try settings.heldOut.map { try $0.load(scaling: identity) }
-        shard = (data.inputs.converted(), data.targets.converted())
-        heldOut = held.map { ($0.inputs.converted(), $0.targets.converted()) }
+        let x = settings.clientFeatures
+        shard = (Self.prepending(x, to: data.inputs.converted()), data.targets.converted())
+        heldOut = held.map { (Self.prepending(x, to: $0.inputs.converted()), $0.targets.converted()) }
         fingerprint = DataFingerprint.sha256(inputs: data.inputs, targets: data.targets)
         raw = federated ? (data, held) : nil
         moments = federated ? FeatureStatistics(data.inputs).moments : nil
@@ -64,12 +65,26 @@ public final class FederatedWorker {
         func scaled(_ samples: DataSource.Samples) throws -> (inputs: Matrix<Float>, targets: Matrix<Float>) {
             var x = samples.inputs
             try map.apply(to: &x, path: settings.data.file)
-            return (x.converted(), samples.targets.converted())
+            return (Self.prepending(settings.clientFeatures, to: x.converted()), samples.targets.converted())
         }
         shard = try scaled(raw.shard)
         heldOut = try raw.heldOut.map(scaled)
         self.standardization = standardization
         log.info("features standardized with the federation's pooled mean and standard deviation")
+    }
+
+    /// A hypernetwork's rows are `[x, z]`: this worker's features `x` (its one-hot id or given features) before
+    /// every sample `z`. Done here, not in the data loader: `x` says who holds the data, not what it is.
+    static func prepending(_ x: [Double]?, to z: Matrix<Float>) -> Matrix<Float> {
+        guard let x, !x.isEmpty else { return z }
+        let prefix = x.map(Float.init), d = z.columns
+        var rows = [Float]()
+        rows.reserveCapacity(z.rows * (prefix.count + d))
+        for i in 0..<z.rows {
+            rows += prefix
+            rows += z.elements[(i * d)..<((i + 1) * d)]
+        }
+        return Matrix(rows: z.rows, columns: prefix.count + d, elements: rows)
     }
 
     /// Runs until the server says the run is over.

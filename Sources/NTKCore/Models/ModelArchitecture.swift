@@ -1,8 +1,8 @@
 import Foundation
 
 /// What a run trains, with θ always one flat vector of P numbers: a fully connected MLP (whose Jacobian
-/// blocks travel factored) or any network written as a spec (convolutions, pooling, residual blocks;
-/// dense Jacobian blocks).
+/// blocks travel factored), any network written as a spec (convolutions, pooling, residual blocks;
+/// dense Jacobian blocks), or a hypernetwork (personalized federation; dense blocks).
 ///
 /// For an MLP, θ's order is `MLPParameters.flattened`; for a network, `Network`'s documented layout (the
 /// same for a spec made only of dense layers).
@@ -11,12 +11,16 @@ public enum ModelArchitecture: Equatable, Sendable, CustomStringConvertible {
     case mlp(MLPArchitecture)
     /// A spec such as `conv(16,3)-relu-gap-dense(10)` on inputs of a given shape.
     case network(NetworkArchitecture)
+    /// A hypernetwork `h(x, z) = g(z; f(x; w))` (θ = w, `Hypernetwork.parameters` order; dense blocks). A sample's
+    /// input row is `[x, z]`: `metaInputDimension` values of `x` (e.g. a worker's one-hot id), then `z`.
+    case hypernetwork(HypernetworkArchitecture)
 
     /// Number of parameters P.
     public var parameterCount: Int {
         switch self {
         case .mlp(let a): return a.parameterCount
         case .network(let n): return n.parameterCount
+        case .hypernetwork(let h): return h.parameterCount
         }
     }
 
@@ -25,6 +29,7 @@ public enum ModelArchitecture: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .mlp(let a): return a.inputDimension
         case .network(let n): return n.inputShape.count
+        case .hypernetwork(let h): return h.metaInputDimension + h.primaryInputDimension
         }
     }
 
@@ -33,16 +38,21 @@ public enum ModelArchitecture: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .mlp(let a): return a.outputCount
         case .network(let n): return n.outputCount
+        case .hypernetwork(let h): return h.outputCount
         }
     }
 
     /// The MLP, when the model is one (its blocks can travel factored).
     public var mlp: MLPArchitecture? { if case .mlp(let a) = self { return a } else { return nil } }
 
+    /// The hypernetwork, when the model is one (its input rows are `[x, z]`).
+    public var hypernetwork: HypernetworkArchitecture? { if case .hypernetwork(let h) = self { return h } else { return nil } }
+
     public var description: String {
         switch self {
         case .mlp(let a): return a.description
         case .network(let n): return n.description
+        case .hypernetwork(let h): return h.description
         }
     }
 
@@ -51,6 +61,7 @@ public enum ModelArchitecture: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .mlp(let a): return MLPParameters<S>(initializing: a, seed: seed).flattened
         case .network(let n): return try n.network(seed: seed, as: S.self).parameters
+        case .hypernetwork(let h): return Hypernetwork<S>(architecture: h, seed: seed).parameters
         }
     }
 
@@ -59,6 +70,7 @@ public enum ModelArchitecture: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .mlp(let a): return try MLP(architecture: a, parameters: try mlpParameters(theta, a))(inputs)
         case .network(let n): return try n.network(parameters: theta)(inputs)
+        case .hypernetwork(let h): return try Hypernetwork<S>(architecture: h, parameters: theta)(Self.hypernetworkInputs(inputs, h))
         }
     }
 
@@ -69,7 +81,34 @@ public enum ModelArchitecture: Equatable, Sendable, CustomStringConvertible {
             return try FactoredJacobian(network: MLP(architecture: a, parameters: try mlpParameters(theta, a)), inputs: inputs)
         case .network(let n):
             return try NetworkJacobian(network: n.network(parameters: theta), inputs: inputs).denseBlock()
+        case .hypernetwork(let h):
+            return try Hypernetwork<S>(architecture: h, parameters: theta).jacobian(Self.hypernetworkInputs(inputs, h)).dense
         }
+    }
+
+    /// Rows `[x, z]` as a hypernetwork batch: the distinct `x` (in order of first appearance) and each row's `z`.
+    /// `f` then runs once per distinct `x` — once per worker in a federation, whose rows all carry its `x`.
+    public static func hypernetworkInputs<S: BLASScalar>(_ rows: Matrix<S>, _ h: HypernetworkArchitecture) throws -> HypernetworkInputs<S> {
+        let n0 = h.metaInputDimension, m0 = h.primaryInputDimension, d = n0 + m0
+        guard rows.columns == d else {
+            throw ModelError.shapeMismatch("hypernetwork input rows have \(rows.columns) values, expected [x, z] = \(n0) + \(m0)")
+        }
+        var metaRows: [[S]] = [], metaIndex: [Int] = [], lookup: [[S]: Int] = [:]
+        var z = [S]()
+        z.reserveCapacity(rows.rows * m0)
+        metaIndex.reserveCapacity(rows.rows)
+        let e = rows.elements
+        for i in 0..<rows.rows {
+            let x = Array(e[(i * d)..<(i * d + n0)])
+            if let c = lookup[x] { metaIndex.append(c) } else {
+                lookup[x] = metaRows.count
+                metaIndex.append(metaRows.count)
+                metaRows.append(x)
+            }
+            z += e[(i * d + n0)..<((i + 1) * d)]
+        }
+        return try HypernetworkInputs(metaInputs: Matrix(rows: metaRows.count, columns: n0, elements: metaRows.flatMap { $0 }),
+                                      primaryInputs: Matrix(rows: rows.rows, columns: m0, elements: z), metaIndex: metaIndex)
     }
 
     /// Multiply–adds per exact Gram entry from this model's blocks (`JacobianOperator.gramDepth`): Σ_ℓ n_ℓ for
@@ -83,7 +122,7 @@ public enum ModelArchitecture: Equatable, Sendable, CustomStringConvertible {
     public func archive<S: BLASScalar>(_ theta: [S]) throws -> NumpyArchive {
         switch self {
         case .mlp(let a): return try mlpParameters(theta, a).archive
-        case .network: return NumpyArchive(arrays: ["theta": NumpyArray(theta)])
+        case .network, .hypernetwork: return NumpyArchive(arrays: ["theta": NumpyArray(theta)])
         }
     }
 

@@ -13,6 +13,8 @@ public struct Welcome: BodyOnlyPayload, Equatable {
     public var architecture: MLPArchitecture?
     /// The network, when the model is not an MLP (a spec with its input shape).
     public var network: NetworkArchitecture?
+    /// The hypernetwork, when the model is one (input rows `[x, z]`, the worker's `x` first; dense blocks).
+    public var hypernetwork: HypernetworkArchitecture?
     /// The loss the worker reports in `CandidateLosses` and `EvaluationReport`.
     public var loss: LossFunction
     /// Block format to send (one the worker announced).
@@ -47,6 +49,7 @@ public struct Welcome: BodyOnlyPayload, Equatable {
         switch model {
         case .mlp(let a): architecture = a
         case .network(let n): network = n
+        case .hypernetwork(let h): hypernetwork = h
         }
         self.loss = loss
         self.blockFormat = blockFormat
@@ -60,10 +63,13 @@ public struct Welcome: BodyOnlyPayload, Equatable {
     public func validate() throws {
         guard workerID != 0 else { throw WireError.invalidPayload("welcome: workerID 0 is reserved for unregistered workers") }
         guard !runName.isEmpty, runName.utf8.count <= 256 else { throw WireError.invalidPayload("welcome: runName must be 1–256 bytes") }
-        switch (architecture, network) {
-        case (let a?, nil): try a.checkedForWire()
-        case (nil, _?): guard blockFormat == .dense else { throw WireError.invalidPayload("welcome: a network's blocks travel dense") }
-        default: throw WireError.invalidPayload("welcome: give exactly one of architecture (an MLP) and network")
+        switch (architecture, network, hypernetwork) {
+        case (let a?, nil, nil): try a.checkedForWire()
+        case (nil, _?, nil): guard blockFormat == .dense else { throw WireError.invalidPayload("welcome: a network's blocks travel dense") }
+        case (nil, nil, let h?):
+            try h.checkedForWire()
+            guard blockFormat == .dense else { throw WireError.invalidPayload("welcome: a hypernetwork's blocks travel dense") }
+        default: throw WireError.invalidPayload("welcome: give exactly one of architecture (an MLP), network and hypernetwork")
         }
         guard blockDType.isFloatingPoint else {
             throw WireError.invalidPayload("welcome: block dtype \(blockDType.rawValue) is not one of f32, f64, f16, bf16")
@@ -75,8 +81,40 @@ public struct Welcome: BodyOnlyPayload, Equatable {
         guard maxMessageBytes >= 4096 else { throw WireError.invalidPayload("welcome: maxMessageBytes \(maxMessageBytes) < 4096") }
     }
 
-    /// The model, MLP or network (`validate` guarantees exactly one is present).
-    public var model: ModelArchitecture { architecture.map { .mlp($0) } ?? .network(network!) }
+    /// The model, MLP, network or hypernetwork (`validate` guarantees exactly one is present).
+    public var model: ModelArchitecture {
+        if let a = architecture { return .mlp(a) }
+        if let h = hypernetwork { return .hypernetwork(h) }
+        return .network(network!)
+    }
+}
+
+extension HypernetworkArchitecture {
+    /// Re-runs the validating initializer (the synthesized `Decodable` skips it) and bounds the sizes, as for an MLP.
+    func checkedForWire() throws {
+        guard metaWidths.count <= 1024, primaryWidths.count <= 1025,
+              (metaWidths + primaryWidths).allSatisfy({ $0 <= 1 << 24 }) else {
+            throw WireError.invalidPayload("hypernetwork: at most 1024 layers of width ≤ 2^24")
+        }
+        do {
+            let copy = try HypernetworkArchitecture(metaWidths: metaWidths, primaryWidths: primaryWidths, metaBiasScale: metaBiasScale)
+            guard copy == self else { throw WireError.invalidPayload("hypernetwork: inconsistent fields") }
+        } catch let e as WireError {
+            throw e
+        } catch {
+            throw WireError.invalidPayload("hypernetwork: \(error)")
+        }
+        // n_L (g's weight count) and then P = Σ (n_{l−1}+1) n_l must fit comfortably in Int.
+        var nL = 0
+        for l in 1..<primaryWidths.count {
+            let (w, o1) = primaryWidths[l].multipliedReportingOverflow(by: primaryWidths[l - 1])
+            let (s, o2) = nL.addingReportingOverflow(w)
+            guard !o1, !o2, s <= 1 << 40 else { throw WireError.invalidPayload("hypernetwork: primary weight count overflows") }
+            nL = s
+        }
+        try MLPArchitecture(widths: metaWidths + [nL], activation: .relu, parametrization: .ntk, biasScale: metaBiasScale,
+                            weightScale: 2.0.squareRoot()).checkedForWire()
+    }
 }
 
 extension MLPArchitecture {
