@@ -140,6 +140,25 @@ final class NetworkTests: XCTestCase {
         XCTAssertEqual(jt.gramMethods(), [.structured, .structured, .structured])
     }
 
+    /// A batch larger than one im2col chunk (16×16×8 patches: 14 samples per chunk) gives each sample's own
+    /// outputs and Jacobian rows, and its Gram is still `Z Zᵀ`.
+    func testChunkedBatchEqualsSamplesAlone() throws {
+        let net = try network("conv(8,3)-relu-conv(4,3,stride=2)-tanh-gap-dense(2)", "16x16x8")
+        let x = randomMatrix(33, net.inputShape.count, seed: 8, as: Double.self)
+        let jacobian = try NetworkJacobian(network: net, inputs: x)
+        let z = jacobian.denseColumns(), u = try net(x)
+        var worst = 0.0
+        for i in 0..<x.rows {
+            let xi = Matrix(rows: 1, columns: x.columns, elements: x.row(i))
+            let zi = try NetworkJacobian(network: net, inputs: xi).denseColumns(), ui = try net(xi)
+            for a in 0..<2 {
+                worst = max(worst, maxRelativeError(z.row(i * 2 + a), zi.row(a)), abs(u[i, a] - ui[0, a]))
+            }
+        }
+        XCTAssertLessThan(worst, 1e-13)
+        XCTAssertLessThan(jacobian.gram().relativeDistance(to: Matrix.product(z, z, transposeB: true)), 1e-12)
+    }
+
     func testBadShapesAndParametersAreRefused() throws {
         XCTAssertThrowsError(try network("conv(3,3)-dense(2)", "5x5x1"))
         XCTAssertThrowsError(try network("conv(3,7,pad=valid)-gap-dense(2)", "5x5x1"))
