@@ -98,20 +98,28 @@ final class InfiniteWidthNetworkKernelTests: XCTestCase {
         XCTAssertGreaterThan(eigen.values.min()!, -1e-12 * eigen.values.max()!)
     }
 
-    /// Flatten readouts without pooling carry only aligned positions; `avgpool(1)` (an identity on the kernel)
-    /// forces all position pairs: both give the same kernels (valid and same padding, strides, residual).
-    func testAlignedPositionsOnlyMatchesAllPairs() throws {
-        let x = randomMatrix(5, 7 * 6 * 2, seed: 13, as: Double.self)
-        for spec in ["conv(4,3,pad=valid)-relu-conv(4,2,stride=2)-erf-flatten-dense(1)",
-                     "conv(4,3,stride=2)-res(relu-conv(4,3),scale=0.8)-relu-conv(4,2,pad=valid)-relu-flatten-dense(3)-erf-dense(1)"] {
-            let aligned = try InfiniteWidthNetworkKernel(parsing: spec, inputShape: "7x6x2")
-            let all = try InfiniteWidthNetworkKernel(parsing: spec.replacingOccurrences(of: "-flatten", with: "-avgpool(1)-flatten"),
-                                                     inputShape: "7x6x2")
-            XCTAssertTrue(aligned.alignedPositionsOnly)
+    /// Carrying only the position pairs the readout needs gives the same kernels as carrying all `|P|²`:
+    /// flatten readouts (aligned pairs only when there is no pooling; the pairs inside pooling windows when
+    /// there is), GAP readouts, valid/same padding, strides, residual blocks.
+    func testNeededPositionPairsMatchAllPairs() throws {
+        let x = randomMatrix(5, 8 * 6 * 2, seed: 13, as: Double.self)
+        for (spec, aligned) in [("conv(4,3,pad=valid)-relu-conv(4,2,stride=2)-erf-flatten-dense(1)", true),
+                                ("conv(4,3,stride=2)-res(relu-conv(4,3),scale=0.8)-relu-conv(4,2,pad=valid)-relu-flatten-dense(3)-erf-dense(1)", true),
+                                ("conv(4,3)-relu-avgpool(2)-conv(4,3)-relu-flatten-dense(2)", false),
+                                ("conv(4,3)-res(relu-conv(4,3))-relu-avgpool(2,stride=1)-conv(4,2,stride=2)-res(erf-conv(4,1),scale=0.5)-flatten-dense(1)", false),
+                                ("conv(4,3)-relu-conv(4,3)-relu-gap-dense(1)", false),
+                                ("avgpool(2)-conv(4,2)-erf-avgpool(2)-flatten-dense(1)", false)] {
+            let needed = try InfiniteWidthNetworkKernel(parsing: spec, inputShape: "8x6x2")
+            let all = try InfiniteWidthNetworkKernel(parsing: spec, inputShape: "8x6x2", positionPairs: .all)
+            XCTAssertEqual(needed.alignedPositionsOnly, aligned, spec)
             XCTAssertFalse(all.alignedPositionsOnly)
-            let (a, b) = (aligned.kernels(x), all.kernels(x))
+            XCTAssertLessThanOrEqual(needed.scalarsPerPair, all.scalarsPerPair)
+            let (a, b) = (needed.kernels(x), all.kernels(x))
             XCTAssertLessThanOrEqual(maxRelativeError(a.nngp.elements, b.nngp.elements), 1e-14, spec)
             XCTAssertLessThanOrEqual(maxRelativeError(a.ntk.elements, b.ntk.elements), 1e-14, spec)
+            let x2 = randomMatrix(3, 8 * 6 * 2, seed: 14, as: Double.self)
+            let (c, e) = (needed.kernels(x, x2), all.kernels(x, x2))
+            XCTAssertLessThanOrEqual(maxRelativeError(c.ntk.elements, e.ntk.elements), 1e-14, spec)
         }
     }
 

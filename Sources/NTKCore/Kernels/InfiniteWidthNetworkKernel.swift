@@ -34,8 +34,10 @@ import Foundation
 ///
 /// **Cost and limits.** Per sample pair the work is `O(|P|²)` per layer (`|P|²·k` for a conv, evaluated
 /// separably along height then width), with `O(|P|²)` memory per thread: 4096 numbers for an 8 × 8 image,
-/// ≈ 0.6 M for 28 × 28. A network without pooling read out by `flatten` carries only the `|P|` aligned
-/// pairs (`alignedPositionsOnly`, E.3.1). The whole `(m·|P|)²` covariance is never formed: work grows as
+/// ≈ 0.6 M for 28 × 28 — at most: only the position pairs the readout needs are carried, found backwards
+/// from it per axis (E.3.1: with a `flatten` readout "we only need to compute the entries where s = t"; a
+/// conv maps aligned pairs to aligned pairs, an `avgpool` needs the pairs inside its windows, `gap` all).
+/// A network without pooling read out by `flatten` carries `|P|` pairs (`alignedPositionsOnly`). The whole `(m·|P|)²` covariance is never formed: work grows as
 /// `m²/2` pair evaluations (8 × 8 inputs on 2 cores: a GAP network ≈ 2.7 s at m = 100, 26 s at m = 300; a
 /// flatten network without pooling 0.3 s at m = 300; docs/infinite-width.md). The input covariances come
 /// from BLAS GEMMs over bounded row blocks (`X_i X₂ᵀ`, `|P| ×` up to 4 M numbers); pairs run in parallel.
@@ -53,16 +55,25 @@ public struct InfiniteWidthNetworkKernel: Sendable {
     /// Points per dimension of the quadrature rule (activations without a closed form).
     public let quadratureDegree: Int
 
+    /// Which position pairs `(s, t)` a sample pair's tensors carry.
+    public enum PositionPairs: Sendable {
+        /// Only those the readout depends on (the default; the same numbers, less work).
+        case needed
+        /// All `|P|²` (a check of `needed`).
+        case all
+    }
+
     private let steps: [Step]
     private let expectation: [Activation: InfiniteWidthKernel]
     private let activationCount: Int
-    private let diagonalOnly: Bool
+    private let input: (height: PairSet, width: PairSet)
+    private let largestTensor: Int
     private let residualDepth: Int
 
     /// Checks the spec against the input shape (throws `NetworkSpecError` pointing at the layer that does
     /// not fit) and against what the limit needs (Gaussian inputs to activations and residual sums).
     public init(_ spec: NetworkSpec, inputShape: TensorShape, biasScale: Double = 0.1, weightScale: Double = 1,
-                quadratureDegree: Int = 96) throws {
+                quadratureDegree: Int = 96, positionPairs: PositionPairs = .needed) throws {
         guard biasScale.isFinite, biasScale >= 0 else {
             throw ModelError.invalidArchitecture("bias scale β must be finite and ≥ 0, got \(biasScale)")
         }
@@ -75,15 +86,17 @@ public struct InfiniteWidthNetworkKernel: Sendable {
         self.biasScale = biasScale
         self.weightScale = weightScale
         self.quadratureDegree = quadratureDegree
-        diagonalOnly = !Self.needsAllPositionPairs(spec.layers)
-        var compiler = Compiler(diagonalOnly: diagonalOnly)
+        var compiler = Compiler()
         _ = try compiler.compile(spec.layers, shape: inputShape, gaussian: false, context: "")
-        steps = compiler.steps
+        let plan = compiler.plan(allPairs: positionPairs == .all)
+        steps = plan.steps
+        input = plan.input
+        largestTensor = plan.largestTensor
         activationCount = compiler.activations
         residualDepth = compiler.maxDepth
         var expectation: [Activation: InfiniteWidthKernel] = [:]
-        for step in compiler.steps {
-            if case .activation(let a, _, _, _) = step, expectation[a] == nil {
+        for step in steps {
+            if case .activation(let a, _) = step, expectation[a] == nil {
                 expectation[a] = InfiniteWidthKernel(hiddenLayers: 0, activation: a, biasScale: biasScale,
                                                      weightScale: weightScale, quadratureDegree: quadratureDegree)
             }
@@ -93,25 +106,27 @@ public struct InfiniteWidthNetworkKernel: Sendable {
 
     /// Parses the spec and the input shape (`8x8x1`, or a feature count for an MLP).
     public init(parsing spec: String, inputShape: String, biasScale: Double = 0.1, weightScale: Double = 1,
-                quadratureDegree: Int = 96) throws {
+                quadratureDegree: Int = 96, positionPairs: PositionPairs = .needed) throws {
         try self.init(NetworkSpec(parsing: spec), inputShape: TensorShape(parsing: inputShape),
-                      biasScale: biasScale, weightScale: weightScale, quadratureDegree: quadratureDegree)
+                      biasScale: biasScale, weightScale: weightScale, quadratureDegree: quadratureDegree,
+                      positionPairs: positionPairs)
     }
 
-    /// True when only aligned position pairs `(s, s)` are carried: networks whose spatial layers are conv,
-    /// activations and residual blocks, read out by `flatten` (no pooling). TP II E.3.1: "in the
-    /// vectorization case, we only need to compute the entries where s = t" — a conv maps aligned pairs to
-    /// aligned pairs. Then a pair costs `O(|P|)` per layer instead of `O(|P|²)`.
-    public var alignedPositionsOnly: Bool { diagonalOnly }
+    /// True when only aligned position pairs `(s, s)` are carried throughout: networks whose spatial layers
+    /// are conv, activations and residual blocks, read out by `flatten` (no pooling). TP II E.3.1: "in the
+    /// vectorization case, we only need to compute the entries where s = t". A pair then costs `O(|P|)` per
+    /// layer instead of `O(|P|²)`.
+    public var alignedPositionsOnly: Bool {
+        steps.allSatisfy { step in
+            if case .activation(_, let a) = step { return a.height.isDiagonal && a.width.isDiagonal }
+            return true
+        } && input.height.isDiagonal && input.width.isDiagonal
+    }
 
     /// Numbers held per sample pair while it is evaluated (the covariance and NTK tensors of the largest
     /// layer, with the scratch and residual copies); × 8 bytes × threads is the working memory, plus the
     /// input-covariance block (at most `blockBudget` numbers).
-    public var scalarsPerPair: Int {
-        let (h, w, _) = spatial(inputShape)
-        let largest = steps.map(\.largestTensor).max() ?? 1
-        return (4 + 2 * residualDepth) * max(largest, diagonalOnly ? h * w : h * h * w * w)
-    }
+    public var scalarsPerPair: Int { (4 + 2 * residualDepth) * largestTensor }
 
     /// Numbers in one input-covariance block (`|P|` positions of a sample against those of many others).
     static let blockBudget = 1 << 22
@@ -138,8 +153,9 @@ public struct InfiniteWidthNetworkKernel: Sendable {
         if x2 == nil {
             for i in 0..<m1 { nngp[i, i] = chains1[i].nngp; ntk[i, i] = chains1[i].ntk }
         }
-        let (h, w, c) = spatial(inputShape)
-        let p = h * w
+        let (_, _, c) = spatial(inputShape)
+        let p = inputShape.isFlat ? 1 : inputShape.height * inputShape.width
+        let useGEMM = !(input.height.isDiagonal && input.width.isDiagonal)
         nngp.withUnsafeMutableBufferPointer { pn in
             ntk.withUnsafeMutableBufferPointer { pt in
                 let out = (nngp: SharedBuffer(pn.baseAddress!), ntk: SharedBuffer(pt.baseAddress!))
@@ -151,9 +167,9 @@ public struct InfiniteWidthNetworkKernel: Sendable {
                         let last = min(m2, first + perBlock)
                         let count = last - first
                         let workers = min(threadCount, count)
-                        // Full covariances: ξ_i's positions against every position of samples first..<last,
-                        // one GEMM (|P| × count·|P|). Aligned positions only: plain dot products per pair.
-                        let gram = diagonalOnly ? nil : Matrix.product(
+                        // Position pairs beyond the aligned ones: ξ_i's positions against every position of
+                        // samples first..<last, one GEMM (|P| × count·|P|). Aligned only: dot products per pair.
+                        let gram = !useGEMM ? nil : Matrix.product(
                             Matrix(rows: p, columns: c, elements: x1.row(i)),
                             Matrix(rows: count * p, columns: c, elements: Array(other.elements[(first * d)..<(last * d)])),
                             transposeB: true, alpha: 1 / Double(c))
@@ -162,23 +178,15 @@ public struct InfiniteWidthNetworkKernel: Sendable {
                             var jj = worker
                             while jj < count {
                                 let j = base + jj
-                                let input: [Double]
+                                let start: [Double]
                                 if let gram {
-                                    // C⁰ in the pair layout [a1][a2][b1][b2] from the GEMM's [s][(j, t)].
-                                    input = gram.withUnsafeBufferPointer { g in
-                                        var q = [Double](repeating: 0, count: p * p)
-                                        for a1 in 0..<h { for b1 in 0..<w {
-                                            let row = g.baseAddress! + (a1 * w + b1) * (count * p) + jj * p
-                                            for a2 in 0..<h { for b2 in 0..<w {
-                                                q[((a1 * h + a2) * w + b1) * w + b2] = row[a2 * w + b2]
-                                            } }
-                                        } }
-                                        return q
+                                    start = gram.withUnsafeBufferPointer { g in
+                                        inputCovariance { s, t in g[s * (count * p) + jj * p + t] }
                                     }
                                 } else {
-                                    input = alignedInputCovariance(x1, i, other, j)
+                                    start = alignedInputCovariance(x1, i, other, j)
                                 }
-                                let r = propagate(input, left: chains1[i].variances, right: chains2[j].variances)
+                                let r = propagate(start, left: chains1[i].variances, right: chains2[j].variances)
                                 out.nngp.pointer[i * m2 + j] = r.nngp
                                 out.ntk.pointer[i * m2 + j] = r.ntk
                                 jj += workers
@@ -204,7 +212,21 @@ public struct InfiniteWidthNetworkKernel: Sendable {
         var variances: [[Double]]
     }
 
-    /// `C⁰_{s,s} = ξ_s · ξ̄_s / C` for the aligned positions of rows `i` of `a` and `j` of `b`.
+    /// The carried input entries, `C⁰` read from `covariance(s, t)` (`s`, `t` flat positions `a·w + b`).
+    private func inputCovariance(_ covariance: (Int, Int) -> Double) -> [Double] {
+        let w = inputShape.isFlat ? 1 : inputShape.width
+        let (hs, ws) = (input.height, input.width)
+        var q = [Double](repeating: 0, count: hs.count * ws.count)
+        for (ih, (a1, a2)) in hs.pairs.enumerated() {
+            for (iw, (b1, b2)) in ws.pairs.enumerated() {
+                q[ih * ws.count + iw] = covariance(a1 * w + b1, a2 * w + b2)
+            }
+        }
+        return q
+    }
+
+    /// `C⁰_{s,s} = ξ_s · ξ̄_s / C` for the aligned positions of rows `i` of `a` and `j` of `b` (when the input
+    /// sets are the diagonals, in their order: `a`-major, `b`-minor).
     private func alignedInputCovariance(_ a: Matrix<Double>, _ i: Int, _ b: Matrix<Double>, _ j: Int) -> [Double] {
         let (h, w, c) = spatial(inputShape)
         let d = inputShape.count
@@ -223,8 +245,9 @@ public struct InfiniteWidthNetworkKernel: Sendable {
     }
 
     private func selfChains(_ x: Matrix<Double>, threads: Int) -> [Chain] {
-        let (h, w, c) = spatial(inputShape)
-        let p = h * w
+        let (_, _, c) = spatial(inputShape)
+        let p = inputShape.isFlat ? 1 : inputShape.height * inputShape.width
+        let aligned = input.height.isDiagonal && input.width.isDiagonal
         var chains = [Chain](repeating: Chain(nngp: 0, ntk: 0, variances: []), count: x.rows)
         // In chunks, so that the input covariances held at once stay bounded.
         let chunk = max(threads * 4, 1)
@@ -232,14 +255,10 @@ public struct InfiniteWidthNetworkKernel: Sendable {
         while start < x.rows {
             let end = min(x.rows, start + chunk)
             let inputs: [[Double]] = (start..<end).map { i in
-                if diagonalOnly { return alignedInputCovariance(x, i, x, i) }
+                if aligned { return alignedInputCovariance(x, i, x, i) }
                 let xi = Matrix(rows: p, columns: c, elements: x.row(i))
                 let g = Matrix.product(xi, xi, transposeB: true, alpha: 1 / Double(c))
-                var q = [Double](repeating: 0, count: p * p)
-                for a1 in 0..<h { for b1 in 0..<w { for a2 in 0..<h { for b2 in 0..<w {
-                    q[((a1 * h + a2) * w + b1) * w + b2] = g[a1 * w + b1, a2 * w + b2]
-                } } } }
-                return q
+                return inputCovariance { s, t in g[s, t] }
             }
             let results = UnsafeMutableBufferPointer<Chain>.allocate(capacity: end - start)
             results.initialize(repeating: Chain(nngp: 0, ntk: 0, variances: []))
@@ -261,13 +280,13 @@ public struct InfiniteWidthNetworkKernel: Sendable {
         return chains
     }
 
-    /// Runs the compiled layers on one pair's input covariance (pair layout `[a1][a2][b1][b2]`, or `[a][b]` for
-    /// aligned positions only). `left`/`right`: the two samples' position variances before each activation;
-    /// `nil` for a sample with itself, whose variances are the diagonal of its own covariance (returned).
-    private func propagate(_ input: [Double], left: [[Double]]?, right: [[Double]]?)
+    /// Runs the compiled layers on one pair's input covariance (the carried entries, height pair major).
+    /// `left`/`right`: the two samples' position variances before each activation; `nil` for a sample with
+    /// itself, whose variances are the diagonal of its own covariance (returned).
+    private func propagate(_ start: [Double], left: [[Double]]?, right: [[Double]]?)
         -> (nngp: Double, ntk: Double, variances: [[Double]]) {
-        var k = input
-        var t = [Double](repeating: 0, count: input.count)
+        var k = start
+        var t = [Double](repeating: 0, count: start.count)
         var saved: [([Double], [Double])] = []
         var variances: [[Double]] = []
         if left == nil { variances.reserveCapacity(activationCount) }
@@ -289,51 +308,35 @@ public struct InfiniteWidthNetworkKernel: Sendable {
             case .pool(let window):
                 k = window.apply(k)
                 t = window.apply(t)
-            case .globalPool:
-                let n = Double(k.count)
-                k = [k.reduce(0, +) / n]
-                t = [t.reduce(0, +) / n]
-            case let .flatten(h, w):
+            case .mean(let entries, let divisor):
                 var sk = 0.0, st = 0.0
-                for s in 0..<(h * w) {
-                    let e = diagonalIndex(s, h, w)
-                    sk += k[e]; st += t[e]
-                }
-                let n = Double(h * w)
-                k = [sk / n]; t = [st / n]
-            case let .activation(act, index, h, w):
-                let diagonal: [Double] = (0..<(h * w)).map { k[diagonalIndex($0, h, w)] }
+                for e in entries { sk += k[e]; st += t[e] }
+                k = [sk / divisor]; t = [st / divisor]
+            case let .activation(act, a):
+                let diagonal: [Double] = a.diagonal.map { k[$0] }
                 if left == nil { variances.append(diagonal) }
-                let v1 = left?[index] ?? diagonal, v2 = right?[index] ?? diagonal
-                let rule = expectation[act]!
+                let v1 = left?[a.index] ?? diagonal, v2 = right?[a.index] ?? diagonal
                 // relu inline (Fact E.2 with sin(arccos c) = √((1−c)(1+c)): libm's sin was 30% of the time).
-                let transform: (Double, Double, Double) -> (Double, Double) = act == .relu ? Self.relu : rule.expectations
-                if diagonalOnly {
-                    for e in 0..<(h * w) {
-                        let (value, derivative) = transform(v1[e], k[e], v2[e])
+                let transform: (Double, Double, Double) -> (Double, Double) = act == .relu ? Self.relu : expectation[act]!.expectations
+                let w = a.gridWidth
+                let ws = a.width.pairs
+                for (ih, (a1, a2)) in a.height.pairs.enumerated() {
+                    let base = ih * ws.count
+                    for (iw, (b1, b2)) in ws.enumerated() {
+                        let e = base + iw
+                        let (value, derivative) = transform(v1[a1 * w + b1], k[e], v2[a2 * w + b2])
                         k[e] = value
                         t[e] *= derivative
                     }
-                } else {
-                    for a1 in 0..<h { for a2 in 0..<h { for b1 in 0..<w {
-                        let k11 = v1[a1 * w + b1]
-                        let base = ((a1 * h + a2) * w + b1) * w
-                        for b2 in 0..<w {
-                            let e = base + b2
-                            let (value, derivative) = transform(k11, k[e], v2[a2 * w + b2])
-                            k[e] = value
-                            t[e] *= derivative
-                        }
-                    } } }
                 }
             case .pushResidual:
                 saved.append((k, t))
-            case .popResidual(let scale):
+            case let .popResidual(scale, skip):
                 let (sk, st) = saved.removeLast()
                 let a2 = scale * scale
                 for e in 0..<k.count {
-                    k[e] = sk[e] + a2 * k[e]
-                    t[e] = st[e] + a2 * t[e]
+                    k[e] = sk[skip[e]] + a2 * k[e]
+                    t[e] = st[skip[e]] + a2 * t[e]
                 }
             }
         }
@@ -353,17 +356,20 @@ public struct InfiniteWidthNetworkKernel: Sendable {
         return (s / (2 * .pi) * (sine + (.pi - angle) * c), (.pi - angle) / (2 * .pi))
     }
 
-    /// Where position `s = a·w + b` paired with itself sits in a pair tensor.
-    @inline(__always)
-    private func diagonalIndex(_ s: Int, _ h: Int, _ w: Int) -> Int {
-        if diagonalOnly { return s }
-        let (a, b) = (s / w, s % w)
-        return ((a * h + a) * w + b) * w + b
-    }
-
     // MARK: - Compilation
 
-    /// One operation on a pair's `(C, Θ)` tensors; `h × w` is the step's input position grid.
+    /// What an activation step needs: its index among the activations, the carried pairs, and where each
+    /// position's own pair `(s, s)` sits.
+    private struct ActivationSite: Sendable {
+        let index: Int
+        let height: PairSet
+        let width: PairSet
+        let gridWidth: Int
+        /// Entry of `(s, s)` for each position `s = a·w + b`.
+        let diagonal: [Int]
+    }
+
+    /// One operation on a pair's `(C, Θ)` tensors (entries: carried height pairs × carried width pairs).
     private enum Step: Sendable {
         /// conv: the window sum along height then width, then the affine update.
         case window(Separable)
@@ -371,71 +377,61 @@ public struct InfiniteWidthNetworkKernel: Sendable {
         case dense
         /// average pooling: window means of both samples along height then width.
         case pool(Separable)
-        case globalPool
-        case flatten(h: Int, w: Int)
-        case activation(Activation, index: Int, h: Int, w: Int)
+        /// `gap` (every entry, divisor `|P|²`) or `flatten` (the aligned entries, divisor `|P|`).
+        case mean(entries: [Int], divisor: Double)
+        case activation(Activation, ActivationSite)
         case pushResidual
-        case popResidual(scale: Double)
-
-        var largestTensor: Int {
-            switch self {
-            case .window(let s), .pool(let s): return s.largestTensor
-            default: return 1
-            }
-        }
+        /// `out[e] = skip[map[e]] + α² branch[e]`.
+        case popResidual(scale: Double, skip: [Int])
     }
 
-    /// Whether any layer couples position pairs that are not aligned (pooling of either kind).
-    private static func needsAllPositionPairs(_ layers: [LayerSpec]) -> Bool {
-        layers.contains { layer in
-            switch layer {
-            case .averagePool, .globalAveragePool: return true
-            case .residual(let branch, _): return needsAllPositionPairs(branch)
-            default: return false
-            }
-        }
+    /// A layer with its position grids, before the carried pairs are chosen.
+    private enum Op {
+        case conv(size: Int, stride: Int, padding: LayerSpec.Padding)
+        case dense
+        case pool(size: Int, stride: Int)
+        case gap
+        case flatten
+        case activation(Activation)
+        case push
+        case pop(scale: Double)
     }
 
     private struct Compiler {
-        let diagonalOnly: Bool
-        var steps: [Step] = []
+        /// `(op, input grid h × w, output grid h × w)`.
+        var ops: [(op: Op, hIn: Int, wIn: Int, hOut: Int, wOut: Int)] = []
         var activations = 0
         var depth = 0
         var maxDepth = 0
 
-        init(diagonalOnly: Bool) { self.diagonalOnly = diagonalOnly }
-
-        /// Appends `layers`' steps; returns the output shape and whether the output is Gaussian.
+        /// Appends `layers`' ops; returns the output shape and whether the output is Gaussian.
         mutating func compile(_ layers: [LayerSpec], shape input: TensorShape, gaussian input0: Bool,
                               context: String) throws -> (TensorShape, Bool) {
             var shape = input
             var gaussian = input0
             for layer in layers {
-                let (h, w) = shape.isFlat ? (1, 1) : (shape.height, shape.width)
                 let next: TensorShape
                 switch layer.outputShape(for: shape) {
                 case .success(let s): next = s
                 case .failure(let m): throw ModelError.invalidArchitecture(context + m.reason)
                 }
+                let (h, w) = shape.isFlat ? (1, 1) : (shape.height, shape.width)
+                let (h2, w2) = next.isFlat ? (1, 1) : (next.height, next.width)
+                func add(_ op: Op) { ops.append((op, h, w, h2, w2)) }
                 switch layer {
                 case let .conv(_, size, stride, padding):
-                    let aligned = diagonalOnly
-                    let along = { (n: Int) in
-                        AxisCoupling(convolving: n, size: size, stride: stride, padding: padding, alignedOnly: aligned)
-                    }
-                    steps.append(.window(Separable(h: h, w: w, height: along(h), width: along(w), alignedOnly: diagonalOnly)))
+                    add(.conv(size: size, stride: stride, padding: padding))
                     gaussian = true
                 case .dense:
-                    steps.append(.dense)
+                    add(.dense)
                     gaussian = true
                 case let .averagePool(size, stride):
-                    steps.append(.pool(Separable(h: h, w: w, height: AxisCoupling(pooling: h, size: size, stride: stride),
-                                                 width: AxisCoupling(pooling: w, size: size, stride: stride), alignedOnly: false)))
+                    add(.pool(size: size, stride: stride))
                 case .globalAveragePool:
-                    steps.append(.globalPool)
+                    add(.gap)
                 case .flatten:
                     if !shape.isFlat {
-                        steps.append(.flatten(h: h, w: w))
+                        add(.flatten)
                         // The flat kernel is a mean over positions, not one coordinate's covariance (stax).
                         gaussian = false
                     }
@@ -443,11 +439,11 @@ public struct InfiniteWidthNetworkKernel: Sendable {
                     guard gaussian else {
                         throw ModelError.invalidArchitecture(context + "\(a.rawValue) at infinite width needs a Gaussian input: put a conv or dense layer before it (an activation directly on the input, after another activation, after flatten or on a residual sum with a non-Gaussian term has no closed-form limit here; stax refuses it too)")
                     }
-                    steps.append(.activation(a, index: activations, h: h, w: w))
+                    add(.activation(a))
                     activations += 1
                     gaussian = false
                 case let .residual(branch, scale):
-                    steps.append(.pushResidual)
+                    add(.push)
                     depth += 1
                     maxDepth = max(maxDepth, depth)
                     let (_, branchGaussian) = try compile(branch, shape: shape, gaussian: gaussian,
@@ -456,83 +452,203 @@ public struct InfiniteWidthNetworkKernel: Sendable {
                     guard branchGaussian, gaussian else {
                         throw ModelError.invalidArchitecture(context + "res(…) at infinite width needs a Gaussian skip input and a branch that ends in a conv or dense layer (pre-activation blocks such as conv(8,3)-res(relu-conv(8,3))); the sum of a non-Gaussian term has no closed-form limit after it (stax's FanInSum refuses it too)")
                     }
-                    steps.append(.popResidual(scale: scale))
+                    add(.pop(scale: scale))
                 }
                 shape = next
             }
             return (shape, gaussian)
         }
+
+        /// Chooses the carried pairs per axis (backwards from the readout: what each layer's output needs of
+        /// its input), then builds the steps forwards over those sets.
+        func plan(allPairs: Bool) -> (steps: [Step], input: (height: PairSet, width: PairSet), largestTensor: Int) {
+            typealias Need = (height: Set<Int>, width: Set<Int>)   // codes p1·n + p2 on the grid's axes
+            func all(_ n: Int) -> Set<Int> { Set(0..<(n * n)) }
+            func diagonal(_ n: Int) -> Set<Int> { Set((0..<n).map { $0 * n + $0 }) }
+            // needIn[i]: pairs op i needs of its input.
+            var needIn = [Need](repeating: (Set(), Set()), count: ops.count)
+            var current: Need = ([0], [0])   // the flat output
+            var skips: [Need] = []
+            for i in ops.indices.reversed() {
+                let (op, hIn, wIn, hOut, wOut) = ops[i]
+                var need: Need
+                switch op {
+                case let .conv(size, stride, padding):
+                    need = (Self.convSources(current.height, n: hIn, out: hOut, size: size, stride: stride, padding: padding),
+                            Self.convSources(current.width, n: wIn, out: wOut, size: size, stride: stride, padding: padding))
+                case .dense: need = ([0], [0])
+                case let .pool(size, stride):
+                    need = (Self.poolSources(current.height, n: hIn, out: hOut, size: size, stride: stride),
+                            Self.poolSources(current.width, n: wIn, out: wOut, size: size, stride: stride))
+                case .gap: need = (all(hIn), all(wIn))
+                case .flatten: need = (diagonal(hIn), diagonal(wIn))
+                case .activation:
+                    // The own-pair variances come from the diagonal (self pairs run the same steps).
+                    need = (current.height.union(diagonal(hIn)), current.width.union(diagonal(wIn)))
+                case .pop:
+                    skips.append(current)
+                    need = current
+                case .push:
+                    let skip = skips.removeLast()
+                    need = (current.height.union(skip.height), current.width.union(skip.width))
+                }
+                if allPairs { need = (all(hIn), all(wIn)) }
+                needIn[i] = need
+                current = need
+            }
+            // Forwards: the carried sets; coupling steps produce exactly what the next layer needs.
+            var steps: [Step] = []
+            let inputSets = (height: PairSet(n: ops.first?.hIn ?? 1, codes: needIn.first?.height ?? [0]),
+                             width: PairSet(n: ops.first?.wIn ?? 1, codes: needIn.first?.width ?? [0]))
+            var carried = inputSets
+            var largest = carried.height.count * carried.width.count
+            var saved: [(height: PairSet, width: PairSet)] = []
+            var activationIndex = 0
+            for (i, (op, hIn, wIn, hOut, wOut)) in ops.enumerated() {
+                // What the next op needs of this one's output (the readout: the flat pair).
+                let next: Need = i + 1 < ops.count ? needIn[i + 1] : ([0], [0])
+                switch op {
+                case let .conv(size, stride, padding):
+                    let out = (height: PairSet(n: hOut, codes: next.height), width: PairSet(n: wOut, codes: next.width))
+                    steps.append(.window(Separable(
+                        height: AxisCoupling(convolving: carried.height, into: out.height, size: size, stride: stride, padding: padding),
+                        width: AxisCoupling(convolving: carried.width, into: out.width, size: size, stride: stride, padding: padding))))
+                    carried = out
+                case .dense:
+                    steps.append(.dense)
+                case let .pool(size, stride):
+                    let out = (height: PairSet(n: hOut, codes: next.height), width: PairSet(n: wOut, codes: next.width))
+                    steps.append(.pool(Separable(
+                        height: AxisCoupling(pooling: carried.height, into: out.height, size: size, stride: stride),
+                        width: AxisCoupling(pooling: carried.width, into: out.width, size: size, stride: stride))))
+                    carried = out
+                case .gap:
+                    let count = carried.height.count * carried.width.count
+                    steps.append(.mean(entries: Array(0..<count), divisor: Double(hIn * hIn * wIn * wIn)))
+                    carried = (PairSet(n: 1, codes: [0]), PairSet(n: 1, codes: [0]))
+                case .flatten:
+                    let entries = (0..<(hIn * wIn)).map { s in carried.height.entry(s / wIn, s / wIn)! * carried.width.count + carried.width.entry(s % wIn, s % wIn)! }
+                    steps.append(.mean(entries: entries, divisor: Double(hIn * wIn)))
+                    carried = (PairSet(n: 1, codes: [0]), PairSet(n: 1, codes: [0]))
+                case .activation(let a):
+                    let diagonal = (0..<(hIn * wIn)).map { s in carried.height.entry(s / wIn, s / wIn)! * carried.width.count + carried.width.entry(s % wIn, s % wIn)! }
+                    steps.append(.activation(a, ActivationSite(index: activationIndex, height: carried.height, width: carried.width,
+                                                               gridWidth: wIn, diagonal: diagonal)))
+                    activationIndex += 1
+                case .push:
+                    saved.append(carried)
+                    steps.append(.pushResidual)
+                case .pop(let scale):
+                    let skip = saved.removeLast()
+                    // The branch ends in a coupling step that produced exactly `next`; the skip carries a superset.
+                    let map = carried.height.pairs.flatMap { (a1, a2) in
+                        carried.width.pairs.map { (b1, b2) in skip.height.entry(a1, a2)! * skip.width.count + skip.width.entry(b1, b2)! }
+                    }
+                    steps.append(.popResidual(scale: scale, skip: map))
+                }
+                _ = (hOut, wOut)
+                largest = max(largest, carried.height.count * carried.width.count)
+            }
+            return (steps, inputSets, largest)
+        }
+
+        static func convSources(_ out: Set<Int>, n: Int, out outCount: Int, size k: Int, stride s: Int,
+                                padding: LayerSpec.Padding) -> Set<Int> {
+            let low = padding == .same ? max((outCount - 1) * s + k - n, 0) / 2 : 0
+            var sources = Set<Int>()
+            for code in out {
+                let (o1, o2) = (code / outCount, code % outCount)
+                for kappa in 0..<k {
+                    let u1 = o1 * s + kappa - low, u2 = o2 * s + kappa - low
+                    if u1 >= 0, u1 < n, u2 >= 0, u2 < n { sources.insert(u1 * n + u2) }
+                }
+            }
+            return sources
+        }
+
+        static func poolSources(_ out: Set<Int>, n: Int, out outCount: Int, size k: Int, stride s: Int) -> Set<Int> {
+            var sources = Set<Int>()
+            for code in out {
+                let (o1, o2) = (code / outCount, code % outCount)
+                for u in 0..<k { for v in 0..<k { sources.insert((o1 * s + u) * n + (o2 * s + v)) } }
+            }
+            return sources
+        }
     }
 }
 
-/// A window operation applied along height, then along width, of a pair tensor: `[a1][a2][b1][b2]`
-/// (all position pairs) or `[a][b]` (aligned positions only).
+/// The position pairs `(p1, p2)` carried along one axis of length `n`, in increasing `p1·n + p2`.
+private struct PairSet: Sendable {
+    let n: Int
+    let pairs: [(Int, Int)]
+    /// `p1·n + p2` ↦ entry, or −1.
+    private let lookup: [Int]
+
+    init(n: Int, codes: Set<Int>) {
+        self.n = n
+        let sorted = codes.sorted()
+        pairs = sorted.map { ($0 / n, $0 % n) }
+        var lookup = [Int](repeating: -1, count: n * n)
+        for (e, code) in sorted.enumerated() { lookup[code] = e }
+        self.lookup = lookup
+    }
+
+    var count: Int { pairs.count }
+    var isDiagonal: Bool { pairs.allSatisfy { $0.0 == $0.1 } }
+
+    func entry(_ p1: Int, _ p2: Int) -> Int? {
+        let e = lookup[p1 * n + p2]
+        return e >= 0 ? e : nil
+    }
+}
+
+/// A window operation applied along height, then along width, of a pair tensor whose entries are
+/// (carried height pair) × (carried width pair), height major.
 private struct Separable: Sendable {
     let height: AxisCoupling
     let width: AxisCoupling
-    /// Numbers per height entry of the input (`w²`, or `w` aligned).
-    let heightBlock: Int
-    /// Width blocks after the height pass (`h′²`, or `h′`), each `widthIn` numbers (`w²`, or `w`).
-    let widthBlocks: Int
-    let widthIn: Int
-
-    init(h: Int, w: Int, height: AxisCoupling, width: AxisCoupling, alignedOnly: Bool) {
-        self.height = height
-        self.width = width
-        heightBlock = alignedOnly ? w : w * w
-        widthBlocks = height.entries
-        widthIn = heightBlock
-    }
-
-    var largestTensor: Int { max(height.inEntries * heightBlock, widthBlocks * widthIn) }
 
     func apply(_ x: [Double]) -> [Double] {
-        width.apply(alongWidth: height.apply(alongHeight: x, blocks: heightBlock), blocks: widthBlocks, inSize: widthIn)
+        width.apply(alongWidth: height.apply(alongHeight: x, blocks: width.inEntries), blocks: height.entries,
+                    inSize: width.inEntries)
     }
 }
 
 /// How output entries along one axis draw on input entries: `out(e) = weight · Σ in(source)` over the listed
-/// sources (zero padding: missing positions add nothing). An entry is a position pair `(o1, o2)` ↦
-/// `o1·out + o2` (sources `i1·n + i2`), or one aligned position `o` (sources `i`).
+/// sources (zero padding: missing positions add nothing). Entries are indices into carried `PairSet`s.
 private struct AxisCoupling: Sendable {
-    /// Entries of the input (`n²`, or `n` aligned).
+    /// Carried input pairs.
     let inEntries: Int
-    /// CSR offsets into `sources`, one range per output entry.
+    /// CSR offsets into `sources`, one range per carried output pair.
     let offsets: [Int]
     let sources: [Int]
     let weight: Double
 
     var entries: Int { offsets.count - 1 }
 
-    /// A conv along an axis of length `n`: E.3's 𝒯, `(1/k) Σ_κ in(σo1+κ−p, σo2+κ−p)` — aligned offsets only,
-    /// so aligned pairs `(o, o)` draw on aligned pairs only.
-    init(convolving n: Int, size k: Int, stride s: Int, padding: LayerSpec.Padding, alignedOnly: Bool) {
-        let out = LayerSpec.convolvedSize(n, size: k, stride: s, padding: padding)
-        let low = padding == .same ? max((out - 1) * s + k - n, 0) / 2 : 0
+    /// A conv along an axis: E.3's 𝒯, `(1/k) Σ_κ in(σo1+κ−p, σo2+κ−p)` — aligned offsets only.
+    init(convolving input: PairSet, into output: PairSet, size k: Int, stride s: Int, padding: LayerSpec.Padding) {
+        let n = input.n
+        let low = padding == .same ? max((output.n - 1) * s + k - n, 0) / 2 : 0
         var offsets = [0], sources: [Int] = []
-        for o1 in 0..<out {
-            for o2 in (alignedOnly ? o1..<(o1 + 1) : 0..<out) {
-                for kappa in 0..<k {
-                    let u1 = o1 * s + kappa - low, u2 = o2 * s + kappa - low
-                    if u1 >= 0, u1 < n, u2 >= 0, u2 < n { sources.append(alignedOnly ? u1 : u1 * n + u2) }
-                }
-                offsets.append(sources.count)
+        for (o1, o2) in output.pairs {
+            for kappa in 0..<k {
+                let u1 = o1 * s + kappa - low, u2 = o2 * s + kappa - low
+                if u1 >= 0, u1 < n, u2 >= 0, u2 < n { sources.append(input.entry(u1, u2)!) }
             }
+            offsets.append(sources.count)
         }
-        self.init(inEntries: alignedOnly ? n : n * n, offsets: offsets, sources: sources, weight: 1 / Double(k))
+        self.init(inEntries: input.count, offsets: offsets, sources: sources, weight: 1 / Double(k))
     }
 
     /// Average pooling (valid) along an axis: `(1/k²) Σ_{u ∈ win(o1), v ∈ win(o2)} in(u, v)` — every pair.
-    init(pooling n: Int, size k: Int, stride s: Int) {
-        let out = LayerSpec.convolvedSize(n, size: k, stride: s, padding: .valid)
+    init(pooling input: PairSet, into output: PairSet, size k: Int, stride s: Int) {
         var offsets = [0], sources: [Int] = []
-        for o1 in 0..<out {
-            for o2 in 0..<out {
-                for u in 0..<k { for v in 0..<k { sources.append((o1 * s + u) * n + (o2 * s + v)) } }
-                offsets.append(sources.count)
-            }
+        for (o1, o2) in output.pairs {
+            for u in 0..<k { for v in 0..<k { sources.append(input.entry(o1 * s + u, o2 * s + v)!) } }
+            offsets.append(sources.count)
         }
-        self.init(inEntries: n * n, offsets: offsets, sources: sources, weight: 1 / Double(k * k))
+        self.init(inEntries: input.count, offsets: offsets, sources: sources, weight: 1 / Double(k * k))
     }
 
     private init(inEntries: Int, offsets: [Int], sources: [Int], weight: Double) {
