@@ -32,17 +32,16 @@ import Foundation
 /// affine layer, possibly pooled, before it), and a residual needs a Gaussian skip and branch output
 /// (pre-activation blocks such as `conv(8,3)-res(relu-conv(8,3))`), as in `stax`; otherwise `init` throws.
 ///
-/// **Cost and limits.** Per sample pair the work is `O(|P|²)` per layer (`|P|²·k` for a conv, evaluated
-/// separably along height then width), with `O(|P|²)` memory per thread: 4096 numbers for an 8 × 8 image,
-/// ≈ 0.6 M for 28 × 28 — at most: only the position pairs the readout needs are carried, found backwards
-/// from it per axis (E.3.1: with a `flatten` readout "we only need to compute the entries where s = t"; a
-/// conv maps aligned pairs to aligned pairs, an `avgpool` needs the pairs inside its windows, `gap` all).
-/// A network without pooling read out by `flatten` carries `|P|` pairs (`alignedPositionsOnly`). The whole `(m·|P|)²` covariance is never formed: work grows as
-/// `m²/2` pair evaluations (8 × 8 inputs on 2 cores: a GAP network ≈ 2.7 s at m = 100, 26 s at m = 300; a
-/// flatten network without pooling 0.3 s at m = 300; docs/infinite-width.md). The input covariances come
-/// from BLAS GEMMs over bounded row blocks (`X_i X₂ᵀ`, `|P| ×` up to 4 M numbers); pairs run in parallel.
-/// Activations without a closed form (tanh, gelu) cost a 2-D Gauss–Hermite rule per position pair: use
-/// them only on small images.
+/// **Cost and limits.** Only the position pairs the readout needs are carried, found backwards per axis
+/// (E.3.1: with a `flatten` readout "we only need to compute the entries where s = t"; a conv maps aligned
+/// pairs to aligned pairs, an `avgpool` needs the pairs inside its windows, `gap` all `|P|²`). A sample pair
+/// costs `O(N·k)` per conv for `N` carried pairs (separably along height then width), with `O(N)` memory per
+/// thread: at most `|P|²` = 4096 numbers for an 8 × 8 image, `|P|` for a flatten readout without pooling
+/// (`alignedPositionsOnly`). The `(m·|P|)²` covariance is never formed: work grows as `m²/2` pair
+/// evaluations (8 × 8 inputs, 2 cores: the digits CNN `conv-relu-avgpool-conv-relu-flatten` 1.2 s at
+/// m = 300, a GAP network 25 s; docs/infinite-width.md). The input covariances come from BLAS GEMMs over
+/// bounded row blocks (`X_i X₂ᵀ`, up to 4 M numbers); pairs run in parallel. Activations without a closed
+/// form (tanh, gelu) cost a 2-D Gauss–Hermite rule per position pair: use them only on small images.
 public struct InfiniteWidthNetworkKernel: Sendable {
     /// The network.
     public let spec: NetworkSpec
