@@ -13,7 +13,9 @@ final class NetworkFederationTests: XCTestCase {
     func testConvolutionalNetworkFederatesToTheSingleProcessWeights() throws {
         let out = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
-        let config = try digitsConfig(workers: 4, rounds: 2, output: out,
+        // The dense solver on both sides: Lanczos stops at its tolerance at points that depend on rounding, which
+        // on this kernel moves θ by ~3e-5; the eigendecomposition leaves only the Gram's rounding.
+        let config = try digitsConfig(workers: 4, rounds: 2, extra: "  solver: eigen", output: out,
                                       model: "{network: 'conv(8,3)-relu-avgpool(2)-conv(8,3)-relu-flatten-dense(10)', input_shape: 8x8x1, seed: 5}")
         guard case .network(let network) = config.model else { return XCTFail("expected a network model") }
         XCTAssertEqual(config.server.blockFormat, .dense, "a network's blocks travel dense")
@@ -21,6 +23,7 @@ final class NetworkFederationTests: XCTestCase {
         let (server, _) = try runInProcess(config)
         let reference = try CentralizedReference.train(config, workers: config.workers.map(\.name))
         XCTAssertLessThan(relativeDistance(server.parameters, reference), 1e-5, "federated θ vs single-process θ")
+        print("CNN in process, 4 workers vs one process: \(relativeDistance(server.parameters, reference))")
         XCTAssertEqual(server.history.count, 2)
         XCTAssertGreaterThan(server.history.last!.testAccuracy!, 0.8)
         let saved = try NumpyArchive(contentsOf: out.appendingPathComponent("weights.npz")).array("theta")
