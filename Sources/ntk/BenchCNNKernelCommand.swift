@@ -23,30 +23,12 @@ struct BenchCNNKernelCommand: ParsableCommand {
     @Option(name: .customLong("input-shape"), help: ArgumentHelp("One sample's shape, HxWxC.", valueName: "HxWxC"))
     var inputShape: String = "8x8x1"
 
-    @Option(help: ArgumentHelp("Number of samples m (≥ 1).", valueName: "m"))
-    var samples: Int = 1000
-
-    @Option(help: ArgumentHelp("averaged (m × m) or exact ((m·k) × (m·k)).", valueName: "averaged|exact"))
-    var kernel: KernelKind = .outputAveraged
+    @OptionGroup var common: KernelBenchOptions
 
     @Option(help: ArgumentHelp("Per-layer Gram method: automatic, explicitColumns or structured.", valueName: "method"))
     var method: String = "automatic"
 
-    @Option(help: ArgumentHelp("Timed runs (≥ 1).", valueName: "R"))
-    var `repeat`: Int = 5
-
-    @Option(name: .customLong("bias-scale"), help: ArgumentHelp("β (NTK parametrization).", valueName: "β"))
-    var biasScale: Double = 0.1
-
-    @Option(help: ArgumentHelp("Seed of the random inputs and network.", valueName: "N"))
-    var seed: UInt64 = 0
-
-    @Flag(help: "Print one JSON object as the last stdout line (human-readable lines go to stderr).")
-    var json = false
-
     func validate() throws {
-        guard samples >= 1 else { throw ValidationError("--samples must be ≥ 1, got \(samples)") }
-        guard `repeat` >= 1 else { throw ValidationError("--repeat must be ≥ 1, got \(`repeat`)") }
         guard LayerGramMethod(rawValue: method) != nil else {
             throw ValidationError("--method: one of \(LayerGramMethod.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -76,39 +58,39 @@ struct BenchCNNKernelCommand: ParsableCommand {
     func run() throws {
         let spec = try NetworkSpec(parsing: network)
         let shape = try TensorShape(parsing: inputShape)
-        let net = try Network<Float>(spec: spec, inputShape: shape, biasScale: biasScale, seed: seed)
+        let net = try Network<Float>(spec: spec, inputShape: shape, biasScale: common.biasScale, seed: common.seed)
         let k = net.outputCount
-        let side = kernel == .exact ? samples * k : samples
+        let side = common.kernel == .exact ? common.samples * k : common.samples
         try KernelCommand.checkFits(rows: side, columns: side, what: "the Gram")
-        var rng = PortableGaussian(seed: seed, stream: 1)
-        let inputs = Matrix<Float>(rows: samples, columns: shape.count, elements: rng.fill(samples * shape.count))
+        var rng = PortableGaussian(seed: common.seed, stream: 1)
+        let inputs = Matrix<Float>(rows: common.samples, columns: shape.count, elements: rng.fill(common.samples * shape.count))
         let layerMethod = LayerGramMethod(rawValue: method)!
 
         var methods: [LayerGramMethod] = []
         func once() throws -> (factors: Double, gram: Double) {
             let jacobian = try Console.timed { try NetworkJacobian(network: net, inputs: inputs) }
-            methods = layerMethod == .automatic ? jacobian.value.gramMethods(kernel) : jacobian.value.layers.map { _ in layerMethod }
-            return (jacobian.seconds, Console.timed { jacobian.value.gram(kernel, method: layerMethod) }.seconds)
+            methods = layerMethod == .automatic ? jacobian.value.gramMethods(common.kernel) : jacobian.value.layers.map { _ in layerMethod }
+            return (jacobian.seconds, Console.timed { jacobian.value.gram(common.kernel, method: layerMethod) }.seconds)
         }
         _ = try once()   // warm-up: page faults and OpenBLAS thread start-up
-        let phases = try (0..<`repeat`).map { _ in try once() }
+        let phases = try (0..<common.repeat).map { _ in try once() }
         let runs = phases.map { $0.factors + $0.gram }
         let best = phases[runs.firstIndex(of: runs.min()!)!]
         let sorted = runs.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         let gflops = BenchKernelCommand.sgemmGFLOPS(size: 2048)
-        let result = Result(impl: "ntk-swift", kernel: kernel.rawValue, network: spec.description, inputShape: inputShape,
-                            samples: samples, outputs: k, parameters: net.parameterCount, layerMethods: methods.map(\.rawValue),
+        let result = Result(impl: "ntk-swift", kernel: common.kernel.rawValue, network: spec.description, inputShape: inputShape,
+                            samples: common.samples, outputs: k, parameters: net.parameterCount, layerMethods: methods.map(\.rawValue),
                             seconds: sorted[0], median: median, runs: runs, factorsSeconds: best.factors, gramSeconds: best.gram,
                             openblasCore: BLASRuntime.coreName, threads: BLASRuntime.threadCount, sgemmGflops: gflops,
                             precision: "float32")
         let lines = [
-            "empirical NTK Gram from inputs, \(spec) on \(shape), P = \(net.parameterCount), m = \(samples), \(side)×\(side) \(kernel.rawValue), float32",
+            "empirical NTK Gram from inputs, \(spec) on \(shape), P = \(net.parameterCount), m = \(common.samples), \(side)×\(side) \(common.kernel.rawValue), float32",
             "per-layer Gram methods: \(methods.map(\.rawValue).joined(separator: ", "))",
-            "best \(Console.format(sorted[0], "%.4f")) s, median \(Console.format(median, "%.4f")) s over \(`repeat`) runs (after 1 warm-up); best run: factors \(Console.format(best.factors, "%.4f")) s, Gram \(Console.format(best.gram, "%.4f")) s",
+            "best \(Console.format(sorted[0], "%.4f")) s, median \(Console.format(median, "%.4f")) s over \(common.repeat) runs (after 1 warm-up); best run: factors \(Console.format(best.factors, "%.4f")) s, Gram \(Console.format(best.gram, "%.4f")) s",
             "machine reference: sgemm 2048³ at \(Console.format(gflops, "%.1f")) GFLOP/s; OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threadCount) threads",
         ]
-        if json {
+        if common.json {
             for line in lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
             print(try Console.jsonLine(result))
         } else {

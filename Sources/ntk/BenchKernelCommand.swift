@@ -35,31 +35,12 @@ struct BenchKernelCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Layer widths n_0,…,n_L (commas or dashes), e.g. 64,512,512,1.", valueName: "n0,...,nL"))
     var widths: String = "64,512,512,1"
 
-    @Option(help: ArgumentHelp("Number of samples m (≥ 1).", valueName: "m"))
-    var samples: Int = 1000
-
-    @Option(help: ArgumentHelp("averaged (m × m, neural-tangents' trace_axes=(-1,)) or exact ((m·k) × (m·k)).", valueName: "averaged|exact"))
-    var kernel: KernelKind = .outputAveraged
-
-    @Option(help: ArgumentHelp("Timed runs (≥ 1); best and median are reported.", valueName: "R"))
-    var `repeat`: Int = 5
+    @OptionGroup var common: KernelBenchOptions
 
     @Option(help: "Activation σ after every hidden layer.")
     var activation: Activation = .relu
 
-    @Option(name: .customLong("bias-scale"), help: ArgumentHelp("β (NTK parametrization).", valueName: "β"))
-    var biasScale: Double = 0.1
-
-    @Option(help: ArgumentHelp("Seed of the random inputs and network.", valueName: "N"))
-    var seed: UInt64 = 0
-
-    @Flag(help: "Print one JSON object as the last stdout line (human-readable lines go to stderr).")
-    var json = false
-
     func validate() throws {
-        guard samples >= 1 else { throw ValidationError("--samples must be ≥ 1, got \(samples)") }
-        guard `repeat` >= 1 else { throw ValidationError("--repeat must be ≥ 1, got \(`repeat`)") }
-        guard biasScale >= 0, biasScale.isFinite else { throw ValidationError("--bias-scale must be a finite number ≥ 0") }
         guard let parsed = try? MLPArchitecture.parseWidths(widths), parsed.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--widths \(widths): expected positive integers such as 64,512,512,1")
         }
@@ -88,43 +69,43 @@ struct BenchKernelCommand: ParsableCommand {
 
     func run() throws {
         let parsed = try MLPArchitecture.parseWidths(widths)  // checked in validate()
-        let architecture = try MLPArchitecture(widths: parsed, activation: activation, biasScale: biasScale)
+        let architecture = try MLPArchitecture(widths: parsed, activation: activation, biasScale: common.biasScale)
         let k = architecture.outputCount
-        let side = kernel == .exact ? samples * k : samples
+        let side = common.kernel == .exact ? common.samples * k : common.samples
         try KernelCommand.checkFits(rows: side, columns: side, what: "the Gram")
 
         // Seeded random problem: the same inputs and θ on every machine.
-        var rng = PortableGaussian(seed: seed, stream: 1)
-        let inputs = Matrix<Float>(rows: samples, columns: architecture.inputDimension,
-                                   elements: rng.fill(samples * architecture.inputDimension))
-        let network = MLP<Float>(architecture: architecture, seed: seed)
+        var rng = PortableGaussian(seed: common.seed, stream: 1)
+        let inputs = Matrix<Float>(rows: common.samples, columns: architecture.inputDimension,
+                                   elements: rng.fill(common.samples * architecture.inputDimension))
+        let network = MLP<Float>(architecture: architecture, seed: common.seed)
 
         func once() throws -> (factors: Double, gram: Double) {
             let jacobian = try Console.timed { try FactoredJacobian(network: network, inputs: inputs) }
-            return (jacobian.seconds, Console.timed { jacobian.value.gram(kernel) }.seconds)
+            return (jacobian.seconds, Console.timed { jacobian.value.gram(common.kernel) }.seconds)
         }
         _ = try once()  // warm-up: first-touch page faults and OpenBLAS thread start-up are not the kernel's cost
-        let phases = try (0..<`repeat`).map { _ in try once() }
+        let phases = try (0..<common.repeat).map { _ in try once() }
         let runs = phases.map { $0.factors + $0.gram }
         let best = phases[runs.firstIndex(of: runs.min()!)!]
-        let gramGflops = Self.gramFlops(widths: parsed, samples: samples, kind: kernel) / best.gram / 1e9
+        let gramGflops = Self.gramFlops(widths: parsed, samples: common.samples, kind: common.kernel) / best.gram / 1e9
         let sorted = runs.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         let gflops = Self.sgemmGFLOPS(size: 2048)
 
-        let result = Result(impl: "ntk-swift factored", kernel: kernel.rawValue, widths: parsed, samples: samples,
+        let result = Result(impl: "ntk-swift factored", kernel: common.kernel.rawValue, widths: parsed, samples: common.samples,
                             seconds: sorted[0], median: median, runs: runs, factorsSeconds: best.factors,
                             gramSeconds: best.gram, gramGflops: gramGflops, openblasCore: BLASRuntime.coreName,
                             threads: BLASRuntime.threadCount, sgemmGflops: gflops, precision: "float32",
                             activation: activation.rawValue)
-        let shape = kernel == .exact ? "\(side)×\(side) exact" : "\(side)×\(side) averaged (approximation)"
+        let shape = common.kernel == .exact ? "\(side)×\(side) exact" : "\(side)×\(side) averaged (approximation)"
         let lines = [
-            "empirical NTK Gram from inputs (forward + backward + Gram), MLP \(ModelOptions.spelled(parsed)) \(activation.rawValue), m = \(samples), \(shape), float32",
-            "best \(Console.format(sorted[0], "%.4f")) s, median \(Console.format(median, "%.4f")) s over \(`repeat`) runs (after 1 warm-up)",
+            "empirical NTK Gram from inputs (forward + backward + Gram), MLP \(ModelOptions.spelled(parsed)) \(activation.rawValue), m = \(common.samples), \(shape), float32",
+            "best \(Console.format(sorted[0], "%.4f")) s, median \(Console.format(median, "%.4f")) s over \(common.repeat) runs (after 1 warm-up)",
             "best run: factors (forward + backward) \(Console.format(best.factors, "%.4f")) s, Gram \(Console.format(best.gram, "%.4f")) s (\(Console.format(gramGflops, "%.1f")) GFLOP/s in its SYRKs)",
             "machine reference: sgemm 2048³ at \(Console.format(gflops, "%.1f")) GFLOP/s; OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threadCount) threads",
         ]
-        if json {
+        if common.json {
             for line in lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
             print(try Console.jsonLine(result))
         } else {

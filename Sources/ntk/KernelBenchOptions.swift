@@ -1,0 +1,29 @@
+import ArgumentParser
+import NTKCore
+
+/// The options every Gram benchmark (`ntk bench kernel`, `ntk bench cnn-kernel`) shares.
+struct KernelBenchOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Number of samples m (≥ 1).", valueName: "m"))
+    var samples: Int = 1000
+
+    @Option(help: ArgumentHelp("averaged (m × m, neural-tangents' trace_axes=(-1,)) or exact ((m·k) × (m·k)).", valueName: "averaged|exact"))
+    var kernel: KernelKind = .outputAveraged
+
+    @Option(help: ArgumentHelp("Timed runs (≥ 1); best and median are reported.", valueName: "R"))
+    var `repeat`: Int = 5
+
+    @Option(name: .customLong("bias-scale"), help: ArgumentHelp("β (NTK parametrization).", valueName: "β"))
+    var biasScale: Double = 0.1
+
+    @Option(help: ArgumentHelp("Seed of the random inputs and network.", valueName: "N"))
+    var seed: UInt64 = 0
+
+    @Flag(help: "Print one JSON object as the last stdout line (human-readable lines go to stderr).")
+    var json = false
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be ≥ 1, got \(samples)") }
+        guard `repeat` >= 1 else { throw ValidationError("--repeat must be ≥ 1, got \(`repeat`)") }
+        guard biasScale >= 0, biasScale.isFinite else { throw ValidationError("--bias-scale must be a finite number ≥ 0") }
+    }
+}
