@@ -64,7 +64,8 @@ public struct RoundRecord: Codable, Sendable {
     /// The server's held-out set.
     public var testLoss: Double?
     public var testAccuracy: Double?
-    /// Workers' local held-out splits, pooled.
+    /// Workers' local held-out splits, pooled. Like the two below, these are the workers' reports of the weights the
+    /// round started from (broadcast with `roundStart`): round r's numbers are those of θ after round r − 1.
     public var workerHeldOutAccuracy: Double?
     /// Each reporting worker's accuracy on its own held-out split (personalized runs are judged worker by worker).
     public var workerAccuracy: [String: Double]? = nil

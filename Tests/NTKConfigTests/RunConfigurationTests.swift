@@ -27,7 +27,8 @@ final class RunConfigurationTests: XCTestCase {
         for file in files {
             let config = try RunConfiguration.load(directory.appendingPathComponent(file))
             let first = try config.workers[0].data.load(scaling: FeatureScaling())
-            XCTAssertEqual(first.inputs.columns, config.model.inputDimension, file)
+            // A hypernetwork's rows are [x, z]: the worker prepends its client features x to the data's z.
+            XCTAssertEqual((config.workers[0].clientFeatures?.count ?? 0) + first.inputs.columns, config.model.inputDimension, file)
             XCTAssertEqual(first.targets.columns, config.model.outputCount, file)
         }
     }
