@@ -88,6 +88,13 @@ struct SpectrumCommand: ParsableCommand {
                 try map.apply(to: &inputs[i], path: worker.data.file)
             }
         }
+        // A hypernetwork's rows are [x, z]: each worker's client features first, as its worker prepends them.
+        for (i, worker) in config.workers.enumerated() {
+            guard let features = worker.clientFeatures else { continue }
+            let z = inputs[i], d = z.columns
+            inputs[i] = Matrix(rows: z.rows, columns: features.count + d,
+                               elements: (0..<z.rows).flatMap { r in features + z.elements[(r * d)..<((r + 1) * d)] })
+        }
         let model = config.model, k = model.outputCount
         let x = Matrix<Float>(rows: inputs.reduce(0) { $0 + $1.rows }, columns: model.inputDimension,
                               elements: inputs.flatMap { $0.elements.map(Float.init) })
