@@ -13,7 +13,7 @@ import XCTest
 final class HypernetworkFederationTests: XCTestCase {
     /// Non-IID digits (Dirichlet α = 0.5) over `workers` workers, each holding out a quarter of its shard.
     static func hyperConfig(workers: Int = 3, rounds: Int = 2, output: URL, model: String? = nil, workerExtra: [String]? = nil,
-                            server: String = "") throws -> RunConfiguration {
+                            server: String = "", training: String = "") throws -> RunConfiguration {
         let list = (0..<workers).map { i in
             let extra = workerExtra.map { ", " + $0[i] } ?? ""
             return "  - {name: w\(i), data: {file: data/digits.csv, feature_scale: 0.0625, classes: 10, split: train, train_fraction: 0.1, shard: {index: \(i), count: \(workers), seed: 3, scheme: dirichlet, alpha: 0.5}}, held_out: {shard_fraction: 0.25}\(extra)}"
@@ -25,6 +25,7 @@ final class HypernetworkFederationTests: XCTestCase {
           learning_rate: 1.0
           solver: eigen
           time: {candidates: [100, 1000, 10000, 100000]}
+        \(training)
         server:
           expected_workers: \(workers)
           round_deadline_seconds: 30
@@ -72,6 +73,20 @@ final class HypernetworkFederationTests: XCTestCase {
         let rows = Matrix<Float>(rows: 2, columns: 67, elements: [1, 0, 0] + z + [0, 1, 0] + z)
         let outputs = try config.model.outputs(rows, parameters: server.parameters)
         XCTAssertNotEqual(Array(outputs.elements[0..<10]), Array(outputs.elements[10..<20]))
+    }
+
+    /// FedAvg trains the same hypernetwork (local SGD through the dense block's `Z v`): it runs, moves w and the held-out
+    /// accuracy of every worker is recorded.
+    func testFedAvgTrainsAHypernetworkToo() throws {
+        let out = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let config = try Self.hyperConfig(rounds: 2, output: out, model: "{hypernetwork: {meta_widths: [3], meta_bias_scale: 1, primary_widths: [64, 16, 10]}, seed: 2}",
+                                          training: "  strategy: fedavg\n  fedavg: {local_epochs: 2, learning_rate: 1, batch_size: 16}")
+        let (server, _) = try runInProcess(config)
+        XCTAssertNotEqual(server.parameters, try config.model.initialParameters(seed: 2, as: Float.self))
+        XCTAssertTrue(server.parameters.allSatisfy(\.isFinite))
+        XCTAssertEqual(server.history.last?.workerAccuracy.map { Set($0.keys) }, ["w0", "w1", "w2"])
+        print("FedAvg hypernetwork, per-worker held-out accuracy after 1 round: \(server.history.last!.workerAccuracy!.sorted { $0.key < $1.key })")
     }
 
     /// The worker's held-out part of its shard and its training part are disjoint and together its shard.
