@@ -42,31 +42,9 @@ public struct HypernetworkJacobian<Scalar: BLASScalar>: Sendable {
     /// is memory-bound (it writes N numbers per row), which is why the kernels below never call it.
     public var dense: JacobianBlock<Scalar> {
         let arch = architecture.metaArchitecture
-        let m = sampleCount, k = outputCount, P = arch.parameterCount
-        var z = Matrix<Scalar>(rows: m * k, columns: P)
-        var offset = 0
-        z.withUnsafeMutableBufferPointer { pz in
-            for l in 1...arch.layerCount {
-                let nIn = arch.widths[l - 1], nOut = arch.widths[l]
-                let sw = Scalar(arch.weightMultiplier(layer: l)), sb = Scalar(arch.biasMultiplier(layer: l))
-                deltas[l - 1].withUnsafeBufferPointer { pd in
-                    metaLayerInputs[l - 1].withUnsafeBufferPointer { px in
-                        for i in 0..<m {
-                            let x = px.baseAddress! + metaIndex[i] * nIn
-                            for a in 0..<k {
-                                let row = pz.baseAddress! + (i * k + a) * P + offset
-                                let d = pd.baseAddress! + (i * k + a) * nOut
-                                Scalar.gemm(transA: false, transB: false, m: nOut, n: nIn, k: 1, alpha: sw, a: d, lda: 1,
-                                            b: x, ldb: nIn, beta: 0, c: row, ldc: nIn)
-                                if sb != 0 { Scalar.axpy(n: nOut, alpha: sb, x: d, y: row + nOut * nIn) }
-                            }
-                        }
-                    }
-                }
-                offset += nOut * (nIn + 1)
-            }
-        }
-        return try! JacobianBlock(parameterCount: P, outputCount: k, columnsAsRows: z, outputs: outputs)
+        let z = JacobianBlock<Scalar>.expand(architecture: arch, layerInputs: metaLayerInputs, deltas: deltas,
+                                             samples: sampleCount, outputs: outputCount, inputRow: metaIndex)
+        return try! JacobianBlock(parameterCount: arch.parameterCount, outputCount: outputCount, columnsAsRows: z, outputs: outputs)
     }
 
     /// The empirical hyperkernel `Θ̂_h(u_i, u_i′)` of these samples (mk × mk exact, m × m output-averaged), never forming `Z`.

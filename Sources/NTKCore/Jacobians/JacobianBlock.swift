@@ -15,8 +15,16 @@ public struct JacobianBlock<Scalar: BLASScalar>: Sendable {
 
     /// Expands the factors into dense columns: `s_w δ^ℓ_{i,a} ⊗ x^{ℓ−1}_i` and `s_b δ^ℓ_{i,a}` per layer.
     public init(_ factored: FactoredJacobian<Scalar>) {
-        let arch = factored.architecture
-        let m = factored.sampleCount, k = factored.outputCount
+        columnsAsRows = Self.expand(architecture: factored.architecture, layerInputs: factored.layerInputs, deltas: factored.deltas,
+                                    samples: factored.sampleCount, outputs: factored.outputCount)
+        outputs = factored.outputs
+    }
+
+    /// `Zᵀ` (mk × P) of an MLP from its factors: row `i·k + a`'s slice for layer ℓ is `s_w δ^ℓ_{i,a} ⊗ x^{ℓ−1}_{r(i)}`
+    /// (a rank-1 GEMM) then `s_b δ^ℓ_{i,a}`, where `r(i)` is the row of `X^{ℓ−1}` sample i uses (`inputRow`, default i:
+    /// a hypernetwork's samples share the meta-network's input rows). Memory-bound: it writes P numbers per row.
+    static func expand(architecture arch: MLPArchitecture, layerInputs: [Matrix<Scalar>], deltas: [Matrix<Scalar>],
+                       samples m: Int, outputs k: Int, inputRow: [Int]? = nil) -> Matrix<Scalar> {
         let P = arch.parameterCount
         var z = Matrix<Scalar>(rows: m * k, columns: P)
         var offset = 0
@@ -24,18 +32,16 @@ public struct JacobianBlock<Scalar: BLASScalar>: Sendable {
             for l in 1...arch.layerCount {
                 let nIn = arch.widths[l - 1], nOut = arch.widths[l]
                 let sw = Scalar(arch.weightMultiplier(layer: l)), sb = Scalar(arch.biasMultiplier(layer: l))
-                factored.deltas[l - 1].withUnsafeBufferPointer { pd in
-                    factored.layerInputs[l - 1].withUnsafeBufferPointer { px in
+                deltas[l - 1].withUnsafeBufferPointer { pd in
+                    layerInputs[l - 1].withUnsafeBufferPointer { px in
                         for i in 0..<m {
-                            let x = px.baseAddress! + i * nIn
+                            let x = px.baseAddress! + (inputRow?[i] ?? i) * nIn
                             for a in 0..<k {
                                 let row = pz.baseAddress! + (i * k + a) * P + offset
                                 let d = pd.baseAddress! + (i * k + a) * nOut
-                                for r in 0..<nOut {
-                                    let c = sw * d[r]
-                                    for s in 0..<nIn { row[r * nIn + s] = c * x[s] }
-                                }
-                                for r in 0..<nOut { row[nOut * nIn + r] = sb * d[r] }
+                                Scalar.gemm(transA: false, transB: false, m: nOut, n: nIn, k: 1, alpha: sw, a: d, lda: 1,
+                                            b: x, ldb: nIn, beta: 0, c: row, ldc: nIn)
+                                if sb != 0 { Scalar.axpy(n: nOut, alpha: sb, x: d, y: row + nOut * nIn) }
                             }
                         }
                     }
@@ -43,8 +49,7 @@ public struct JacobianBlock<Scalar: BLASScalar>: Sendable {
                 offset += nOut * (nIn + 1)
             }
         }
-        columnsAsRows = z
-        outputs = factored.outputs
+        return z
     }
 
     /// A dense block received as is (`Zᵀ`, mk × P) of a network with `parameterCount` parameters and
