@@ -23,8 +23,11 @@ METHODS = [("shared MLP", "mlp", "configs/digits-mlp-noniid-local.yaml"),
            ("hypernetwork", "hyper", "configs/digits-hyper-noniid.yaml")]
 
 
-def configure(template, alpha, out_dir, rounds, port, train_fraction):
+def configure(template, alpha, out_dir, rounds, port, train_fraction, seed):
     text = open(os.path.join(ROOT, template)).read()
+    # Seed s: model.seed = s, every shard's partition seed = 1 + s (seed 0 is the shipped configs).
+    text = re.sub(r"^  seed: \d+", f"  seed: {seed}", text, flags=re.M)
+    text = re.sub(r"shard: \{index: (\d+), count: (\d+), seed: \d+", lambda m: f"shard: {{index: {m.group(1)}, count: {m.group(2)}, seed: {1 + seed}", text)
     text = re.sub(r"alpha: [0-9.e-]+", f"alpha: {alpha}", text)
     text = re.sub(r"output_dir: .*", f"output_dir: {out_dir}", text)
     text = re.sub(r"rounds: \d+", f"rounds: {rounds}", text, count=1)
@@ -55,12 +58,13 @@ def main():
     p.add_argument("--out", default=os.path.join(ROOT, "runs/personalized"))
     p.add_argument("--results", default=os.path.join(ROOT, "bench/results/personalized-digits.md"))
     p.add_argument("--port", type=int, default=5650)
+    p.add_argument("--seed", type=int, default=0, help="model seed s and partition seed 1 + s")
     args = p.parse_args()
 
     rows = []
     for ai, alpha in enumerate(args.alphas):
         for mi, (label, key, template) in enumerate(METHODS):
-            out_dir = os.path.join(args.out, f"alpha-{alpha}", key)
+            out_dir = os.path.abspath(os.path.join(args.out, f"alpha-{alpha}", key))
             os.makedirs(out_dir, exist_ok=True)
             rounds_file = os.path.join(out_dir, "rounds.jsonl")
             if os.path.exists(rounds_file):
@@ -70,7 +74,7 @@ def main():
                     os.remove(os.path.join(out_dir, stale))
             config_path = os.path.join(out_dir, "config.yaml")
             with open(config_path, "w") as f:
-                f.write(configure(template, alpha, out_dir, args.rounds + 1, args.port + 10 * ai + mi, args.train_fraction))
+                f.write(configure(template, alpha, out_dir, args.rounds + 1, args.port + 10 * ai + mi, args.train_fraction, args.seed))
             print(f"alpha {alpha}, {label}: running {args.rounds} + 1 rounds ...", file=sys.stderr, flush=True)
             wall = run(args.bin, config_path, os.path.join(out_dir, "ntk-run.log"))
             records = [json.loads(l) for l in open(rounds_file) if l.strip()]
