@@ -33,6 +33,8 @@ def configure(template, alpha, out_dir, rounds, port, train_fraction, seed):
     text = re.sub(r"rounds: \d+", f"rounds: {rounds}", text, count=1)
     text = re.sub(r"tcp://127\.0\.0\.1:\d+", f"tcp://127.0.0.1:{port}", text)
     text = text.replace("../data/", os.path.join(ROOT, "data") + "/")
+    # The shipped hypernetwork config already trains on a half: the script's --train-fraction decides for both.
+    text = re.sub(r"split: train, train_fraction: [0-9.]+, ", "", text)
     if train_fraction < 1:
         text = text.replace("classes: 10, shard:", f"classes: 10, split: train, train_fraction: {train_fraction}, shard:")
     return text
