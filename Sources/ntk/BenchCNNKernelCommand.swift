@@ -72,22 +72,18 @@ struct BenchCNNKernelCommand: ParsableCommand {
             methods = layerMethod == .automatic ? jacobian.value.gramMethods(common.kernel) : jacobian.value.layers.map { _ in layerMethod }
             return (jacobian.seconds, Console.timed { jacobian.value.gram(common.kernel, method: layerMethod) }.seconds)
         }
-        _ = try once()   // warm-up: page faults and OpenBLAS thread start-up
-        let phases = try (0..<common.repeat).map { _ in try once() }
-        let runs = phases.map { $0.factors + $0.gram }
-        let best = phases[runs.firstIndex(of: runs.min()!)!]
-        let sorted = runs.sorted()
-        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let timing = try common.time(once)
+        let (runs, best, median) = (timing.runs, timing.best, timing.median)
         let gflops = BenchKernelCommand.sgemmGFLOPS(size: 2048)
         let result = Result(impl: "ntk-swift", kernel: common.kernel.rawValue, network: spec.description, inputShape: inputShape,
                             samples: common.samples, outputs: k, parameters: net.parameterCount, layerMethods: methods.map(\.rawValue),
-                            seconds: sorted[0], median: median, runs: runs, factorsSeconds: best.factors, gramSeconds: best.gram,
+                            seconds: timing.fastest, median: median, runs: runs, factorsSeconds: best.factors, gramSeconds: best.gram,
                             openblasCore: BLASRuntime.coreName, threads: BLASRuntime.threadCount, sgemmGflops: gflops,
                             precision: "float32")
         let lines = [
             "empirical NTK Gram from inputs, \(spec) on \(shape), P = \(net.parameterCount), m = \(common.samples), \(side)×\(side) \(common.kernel.rawValue), float32",
             "per-layer Gram methods: \(methods.map(\.rawValue).joined(separator: ", "))",
-            "best \(Console.format(sorted[0], "%.4f")) s, median \(Console.format(median, "%.4f")) s over \(common.repeat) runs (after 1 warm-up); best run: factors \(Console.format(best.factors, "%.4f")) s, Gram \(Console.format(best.gram, "%.4f")) s",
+            "best \(Console.format(timing.fastest, "%.4f")) s, median \(Console.format(median, "%.4f")) s over \(common.repeat) runs (after 1 warm-up); best run: factors \(Console.format(best.factors, "%.4f")) s, Gram \(Console.format(best.gram, "%.4f")) s",
             "machine reference: sgemm 2048³ at \(Console.format(gflops, "%.1f")) GFLOP/s; OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threadCount) threads",
         ]
         if common.json {

@@ -84,24 +84,20 @@ struct BenchKernelCommand: ParsableCommand {
             let jacobian = try Console.timed { try FactoredJacobian(network: network, inputs: inputs) }
             return (jacobian.seconds, Console.timed { jacobian.value.gram(common.kernel) }.seconds)
         }
-        _ = try once()  // warm-up: first-touch page faults and OpenBLAS thread start-up are not the kernel's cost
-        let phases = try (0..<common.repeat).map { _ in try once() }
-        let runs = phases.map { $0.factors + $0.gram }
-        let best = phases[runs.firstIndex(of: runs.min()!)!]
+        let timing = try common.time(once)
+        let (runs, best, median) = (timing.runs, timing.best, timing.median)
         let gramGflops = Self.gramFlops(widths: parsed, samples: common.samples, kind: common.kernel) / best.gram / 1e9
-        let sorted = runs.sorted()
-        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         let gflops = Self.sgemmGFLOPS(size: 2048)
 
         let result = Result(impl: "ntk-swift factored", kernel: common.kernel.rawValue, widths: parsed, samples: common.samples,
-                            seconds: sorted[0], median: median, runs: runs, factorsSeconds: best.factors,
+                            seconds: timing.fastest, median: median, runs: runs, factorsSeconds: best.factors,
                             gramSeconds: best.gram, gramGflops: gramGflops, openblasCore: BLASRuntime.coreName,
                             threads: BLASRuntime.threadCount, sgemmGflops: gflops, precision: "float32",
                             activation: activation.rawValue)
         let shape = common.kernel == .exact ? "\(side)×\(side) exact" : "\(side)×\(side) averaged (approximation)"
         let lines = [
             "empirical NTK Gram from inputs (forward + backward + Gram), MLP \(ModelOptions.spelled(parsed)) \(activation.rawValue), m = \(common.samples), \(shape), float32",
-            "best \(Console.format(sorted[0], "%.4f")) s, median \(Console.format(median, "%.4f")) s over \(common.repeat) runs (after 1 warm-up)",
+            "best \(Console.format(timing.fastest, "%.4f")) s, median \(Console.format(median, "%.4f")) s over \(common.repeat) runs (after 1 warm-up)",
             "best run: factors (forward + backward) \(Console.format(best.factors, "%.4f")) s, Gram \(Console.format(best.gram, "%.4f")) s (\(Console.format(gramGflops, "%.1f")) GFLOP/s in its SYRKs)",
             "machine reference: sgemm 2048³ at \(Console.format(gflops, "%.1f")) GFLOP/s; OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threadCount) threads",
         ]

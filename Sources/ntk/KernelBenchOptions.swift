@@ -21,6 +21,26 @@ struct KernelBenchOptions: ParsableArguments {
     @Flag(help: "Print one JSON object as the last stdout line (human-readable lines go to stderr).")
     var json = false
 
+    /// What `time` measured: every run's seconds, the best and the median, and the best run's two phases.
+    struct Timing {
+        let runs: [Double]
+        let best: (factors: Double, gram: Double)
+        var fastest: Double { runs.min()! }
+        var median: Double {
+            let s = runs.sorted()
+            return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        }
+    }
+
+    /// One untimed warm-up (first-touch page faults, OpenBLAS thread start-up are not the kernel's cost),
+    /// then `repeat` timed runs of `once`, which returns its factors and Gram seconds.
+    func time(_ once: () throws -> (factors: Double, gram: Double)) rethrows -> Timing {
+        _ = try once()
+        let phases = try (0..<`repeat`).map { _ in try once() }
+        let runs = phases.map { $0.factors + $0.gram }
+        return Timing(runs: runs, best: phases[runs.firstIndex(of: runs.min()!)!])
+    }
+
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be ≥ 1, got \(samples)") }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be ≥ 1, got \(`repeat`)") }
