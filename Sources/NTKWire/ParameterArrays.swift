@@ -38,12 +38,4 @@ extension MLPParameters where Scalar: WireScalar {
         if let extra = arrays.first(where: { byName[$0.name] != nil }) { throw WireError.unexpectedArray(extra.name) }
         self.init(weights: weights, biases: biases)
     }
-
-    /// Parameters from one flat θ array of P values (f32 or f64), checked against the architecture.
-    public init(flat array: TypedArray, architecture: MLPArchitecture) throws {
-        try architecture.checkedForWire()
-        try array.expect(shape: [architecture.parameterCount], dtypes: [.f32, .f64, .f16, .bf16])
-        let theta = try array.elements(as: Scalar.self)
-        self = MLPParameters(zerosFor: architecture).reshaping(theta)
-    }
 }

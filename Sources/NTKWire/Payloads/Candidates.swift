@@ -92,10 +92,10 @@ public struct Candidates: WirePayload {
     /// the round's weights (required when the candidates are steps).
     public func parameters<S: BLASScalar & WireScalar>(architecture: MLPArchitecture, roundStart: MLPParameters<S>? = nil,
                                                        as type: S.Type = S.self) throws -> [MLPParameters<S>] {
-        let values = try thetas.map { try MLPParameters<S>(flat: $0, architecture: architecture) }
-        guard body.relativeToRoundStart == true else { return values }
-        guard let roundStart else { throw WireError.invalidPayload("candidates: steps from the round's weights, but no roundStart was received for this round") }
-        return values.map { roundStart.adding($0) }
+        try architecture.checkedForWire()
+        let layout = MLPParameters<S>(zerosFor: architecture)
+        return try flatParameters(parameterCount: architecture.parameterCount, roundStart: roundStart?.flattened, as: S.self)
+            .map { layout.reshaping($0) }
     }
 
     /// The candidates as flat weight vectors of `parameterCount` values; steps are added to `roundStart`.
