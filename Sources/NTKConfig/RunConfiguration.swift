@@ -68,6 +68,32 @@ public struct ServerSettings: Sendable, Equatable {
     /// Candidate weights for the time search: f32 weights, or (default) steps from the round's weights in f16/bf16.
     public var candidateDType: DType = .f16
     public var curve: CurveSettings? = nil
+    /// Partial participation: how many clients each round samples; `nil`: every registered client, every round.
+    public var participation: Participation? = nil
+}
+
+/// Which clients take part in a round: a seeded sample of a count or a fraction of the registered ones.
+public struct Participation: Sendable, Equatable {
+    public enum Size: Sendable, Equatable {
+        case count(Int)
+        case fraction(Double)
+    }
+    public var size: Size
+    /// Seeds the per-round draws (with the round number): the same seed samples the same clients.
+    public var seed: UInt64
+
+    public init(size: Size, seed: UInt64 = 0) {
+        self.size = size
+        self.seed = seed
+    }
+
+    /// Clients sampled per round out of `available` (at least one, at most all).
+    public func sampleSize(of available: Int) -> Int {
+        switch size {
+        case .count(let k): return min(k, available)
+        case .fraction(let f): return min(available, max(1, Int((f * Double(available)).rounded())))
+        }
+    }
 }
 
 /// One worker of a run.
@@ -84,6 +110,9 @@ public struct WorkerSettings: Sendable, Equatable {
     /// of its shard and held-out split. From `client_features:` (`one-hot`, the default, or a list of numbers).
     public var clientFeatures: [Double]? = nil
     public var curve: CurveSettings? = nil
+    /// The worker process hosting this client (`clients.processes`, or `process:` of a worker entry);
+    /// `nil`: a process of its own.
+    public var process: String? = nil
 }
 
 /// Everything that describes a federated run: one YAML file (see `configs/`).
@@ -93,6 +122,8 @@ public struct RunConfiguration: Sendable {
     public var runID: String
     public var outputDirectory: String
     public var rounds: Int
+    /// End the run after the first round whose test accuracy reaches this (0…1); `nil`: run every round.
+    public var stopAtAccuracy: Double?
     /// The network trained: an MLP (`widths`), a network spec (`network` + `input_shape`) or a hypernetwork.
     public var model: ModelArchitecture
     public var seed: UInt64
@@ -131,6 +162,8 @@ public struct RunConfiguration: Sendable {
         let output = resolve(try run.string("output_dir") ?? "runs/\(runID)")
         let rounds = try run.int("rounds") ?? 3
         guard rounds >= 1 else { throw run.error("rounds", "must be at least 1") }
+        let stopAtAccuracy = try run.double("stop_at_accuracy")
+        if let a = stopAtAccuracy, !(a > 0 && a <= 1) { throw run.error("stop_at_accuracy", "must be a test accuracy in (0, 1]") }
         try run.rejectUnknownKeys()
 
         let model = try root.requiredSection("model")
@@ -140,17 +173,18 @@ public struct RunConfiguration: Sendable {
         try model.rejectUnknownKeys()
 
         let training = try root.section("training") ?? ConfigReader(file: file, path: "training", node: .mapping(.init([])))
+        let preset: TrainingPreset = try training.choice("preset") ?? .default
         var options = LinearizationOptions()
-        options.loss = try training.choice("loss") ?? .mse
-        options.kernel = try training.choice("kernel") ?? .exact
+        options.loss = try training.choice("loss") ?? preset.loss
+        options.kernel = try training.choice("kernel") ?? preset.kernel
         options.solver = try training.choice("solver") ?? .auto
-        options.learningRate = try training.double("learning_rate") ?? 1
+        options.learningRate = try training.double("learning_rate") ?? preset.learningRate
         guard options.learningRate > 0 else { throw training.error("learning_rate", "must be > 0") }
         options.ridge = try training.double("ridge") ?? 0
         guard options.ridge >= 0 else { throw training.error("ridge", "must be ≥ 0") }
         options.tolerance = try training.double("tolerance") ?? 1e-6
         options.denseLimit = try training.int("dense_limit") ?? options.denseLimit
-        var candidates = [30.0, 100, 300, 1000, 3000, 10000]
+        var candidates = preset.timeCandidates
         var selection = TimeSelection.nonlinearLoss
         if let time = try training.section("time") {
             if let c = try time.doubles("candidates") {
@@ -203,7 +237,16 @@ public struct RunConfiguration: Sendable {
 
         let serverNode = try root.requiredSection("server")
         let workerNodes = try root.sections("workers")
-        var server = ServerSettings(expectedWorkers: try serverNode.int("expected_workers") ?? workerNodes.count)
+        let clientsNode = try root.section("clients")
+        var clientCount = 0
+        if let c = clientsNode {
+            guard let n = try c.int("count"), n >= 1 else { throw c.error("count", "'clients' needs 'count: <number of clients ≥ 1>'") }
+            clientCount = n
+        }
+        guard !workerNodes.isEmpty || clientCount > 0 else {
+            throw root.error("workers", "a run needs workers: a 'workers' list, or a 'clients' section (count, data, processes)")
+        }
+        var server = ServerSettings(expectedWorkers: try serverNode.int("expected_workers") ?? workerNodes.count + clientCount)
         guard server.expectedWorkers >= 1 else { throw serverNode.error("expected_workers", "needs at least one worker") }
         server.endpoint = try serverNode.string("endpoint") ?? server.endpoint
         guard server.endpoint.hasPrefix("tcp://") || server.endpoint.hasPrefix("ipc://") || server.endpoint.hasPrefix("inproc://") else {
@@ -213,9 +256,27 @@ public struct RunConfiguration: Sendable {
         server.roundDeadline = try serverNode.double("round_deadline_seconds") ?? server.roundDeadline
         server.registrationTimeout = try serverNode.double("registration_timeout_seconds") ?? server.registrationTimeout
         server.missingWorkerPolicy = try serverNode.choice("missing_worker_policy") ?? .proceed
+        if let p = try serverNode.section("participation") {
+            let seed = try p.int("seed") ?? 0
+            guard seed >= 0 else { throw p.error("seed", "must be ≥ 0") }
+            switch (try p.int("clients_per_round"), try p.double("fraction")) {
+            case (let k?, nil):
+                guard k >= 1, k <= server.expectedWorkers else {
+                    throw p.error("clients_per_round", "must be between 1 and the number of clients (\(server.expectedWorkers))")
+                }
+                server.participation = Participation(size: .count(k), seed: UInt64(seed))
+            case (nil, let f?):
+                guard f > 0, f <= 1 else { throw p.error("fraction", "must be in (0, 1]") }
+                server.participation = Participation(size: .fraction(f), seed: UInt64(seed))
+            case (_?, _?): throw p.error("fraction", "give either 'clients_per_round' or 'fraction', not both")
+            case (nil, nil): throw p.error(nil, "needs 'clients_per_round: k' or 'fraction: f' (and optionally 'seed')")
+            }
+            try p.rejectUnknownKeys()
+        }
+        let perRound = server.participation?.sampleSize(of: server.expectedWorkers) ?? server.expectedWorkers
         server.minWorkers = try serverNode.int("min_workers") ?? 1
-        guard server.minWorkers >= 1, server.minWorkers <= server.expectedWorkers else {
-            throw serverNode.error("min_workers", "must be between 1 and expected_workers (\(server.expectedWorkers))")
+        guard server.minWorkers >= 1, server.minWorkers <= perRound else {
+            throw serverNode.error("min_workers", "must be between 1 and the clients of a round (\(perRound))")
         }
         server.maxMessageBytes = try serverNode.int("max_message_bytes") ?? server.maxMessageBytes
         guard server.maxMessageBytes >= 1 << 16 else { throw serverNode.error("max_message_bytes", "must be at least 65536") }
@@ -248,14 +309,14 @@ public struct RunConfiguration: Sendable {
         try serverNode.rejectUnknownKeys()
 
         var workers: [WorkerSettings] = []
-        for w in workerNodes {
-            guard let name = try w.string("name"), !name.isEmpty, name.utf8.count <= 255 else {
-                throw w.error("name", "every worker needs a name (1–255 bytes)")
-            }
+        let workerCount = workerNodes.count + clientCount
+        let defaultServer = server.endpoint.replacingOccurrences(of: "tcp://*", with: "tcp://127.0.0.1")
+        /// A worker from its entry `w` (or the clients' template) once its name and data are known.
+        func worker(_ w: ConfigReader, name: String, data: DataSource, process: String?) throws -> WorkerSettings {
+            guard !name.isEmpty, name.utf8.count <= 255 else { throw w.error("name", "every worker needs a name (1–255 bytes)") }
             guard !workers.contains(where: { $0.name == name }) else { throw w.error("name", "duplicate worker name \"\(name)\"") }
-            guard let d = try w.section("data") else { throw w.error(nil, "worker \(name) needs a 'data' section") }
-            var worker = WorkerSettings(name: name, server: try w.string("server") ?? server.endpoint.replacingOccurrences(of: "tcp://*", with: "tcp://127.0.0.1"),
-                                        data: try parseData(d, resolve: resolve))
+            var worker = WorkerSettings(name: name, server: try w.string("server") ?? defaultServer, data: data)
+            worker.process = process
             if let h = try w.section("held_out") {
                 if h.has("shard_fraction") {
                     // A held-out part of this worker's own shard: same file, split, shard; the shard split in two.
@@ -273,7 +334,7 @@ public struct RunConfiguration: Sendable {
                 }
             }
             if w.has("client_features") || architecture.hypernetwork != nil {
-                worker.clientFeatures = try parseClientFeatures(w, index: workers.count, workerCount: workerNodes.count, model: architecture)
+                worker.clientFeatures = try parseClientFeatures(w, index: workers.count, workerCount: workerCount, model: architecture)
             }
             // Pooled statistics are one map for every node: a node outside it would see other features.
             let agreed = workers.first?.data.standardization ?? worker.data.standardization
@@ -293,11 +354,39 @@ public struct RunConfiguration: Sendable {
                 try c.rejectUnknownKeys()
             }
             try w.rejectUnknownKeys()
-            workers.append(worker)
+            return worker
+        }
+        for w in workerNodes {
+            guard let d = try w.section("data") else { throw w.error(nil, "worker \(try w.string("name") ?? "?") needs a 'data' section") }
+            let process = try w.string("process")
+            if let process, process.isEmpty { throw w.error("process", "a process name must not be empty") }
+            workers.append(try worker(w, name: try w.string("name") ?? "", data: try parseData(d, resolve: resolve), process: process))
+        }
+        if let c = clientsNode {
+            // Many logical clients of one template: the shard's index and count are each client's own.
+            let prefix = try c.string("name_prefix") ?? "client-"
+            let processes = try c.int("processes") ?? 1
+            guard processes >= 1, processes <= clientCount else { throw c.error("processes", "must be between 1 and count (\(clientCount))") }
+            guard let d = try c.section("data") else { throw c.error(nil, "the clients need a 'data' section (a shard template: scheme, alpha, seed)") }
+            let template = try parseData(d, resolve: resolve, clientCount: clientCount)
+            let digits = max(3, String(clientCount - 1).count)
+            for i in 0..<clientCount {
+                var data = template
+                data.shard?.index = i
+                let number = String(repeating: "0", count: digits - String(i).count) + String(i)
+                // Contiguous runs of clients per process: process p hosts clients [p·N/P, (p+1)·N/P).
+                let process = "\(prefix)process-\(i * processes / clientCount)"
+                workers.append(try worker(c, name: prefix + number, data: data, process: process))
+            }
+            _ = try c.int("count")
         }
         try root.rejectUnknownKeys()
 
-        return RunConfiguration(runID: runID, outputDirectory: output, rounds: rounds, model: architecture,
+        if server.participation != nil, refresh != .everyRound {
+            throw training.error("refresh", "with partial participation (server.participation) every round's clients differ: the kernel is refreshed every round (schedule: every-round)")
+        }
+
+        return RunConfiguration(runID: runID, outputDirectory: output, rounds: rounds, stopAtAccuracy: stopAtAccuracy, model: architecture,
                                 seed: UInt64(seedValue), linearization: options, timeCandidates: candidates.sorted(),
                                 timeSelection: selection, refresh: refresh, localTraining: localTraining, server: server, workers: workers,
                                 hash: fnv1a(yaml), file: file)
@@ -377,7 +466,8 @@ public struct RunConfiguration: Sendable {
         }
     }
 
-    private static func parseData(_ d: ConfigReader, resolve: (String) -> String) throws -> DataSource {
+    /// A `data:` section; with `clientCount`, the `clients:` template, whose shard needs no index or count.
+    private static func parseData(_ d: ConfigReader, resolve: (String) -> String, clientCount: Int? = nil) throws -> DataSource {
         guard let file = try d.string("file") else { throw d.error(nil, "missing 'file'") }
         var source = DataSource(file: resolve(file))
         source.format = try d.choice("format")
@@ -420,7 +510,11 @@ public struct RunConfiguration: Sendable {
         guard source.trainFraction > 0, source.trainFraction < 1 else { throw d.error("train_fraction", "must be in (0, 1)") }
         source.splitSeed = UInt64(max(0, try d.int("split_seed") ?? 0))
         if let s = try d.section("shard") {
-            guard let index = try s.int("index"), let count = try s.int("count"), count >= 1, index >= 0, index < count else {
+            if clientCount != nil, let key = ["index", "count"].first(where: s.has) {
+                throw s.error(key, "the clients' shard template takes no '\(key)': client i gets shard i of clients.count")
+            }
+            guard let index = clientCount != nil ? 0 : try s.int("index"), let count = try clientCount ?? s.int("count"),
+                  count >= 1, index >= 0, index < count else {
                 throw s.error(nil, "a shard needs 'index' in 0..<count and 'count' ≥ 1")
             }
             var shard = ShardSpec(index: index, count: count, seed: UInt64(max(0, try s.int("seed") ?? 0)))

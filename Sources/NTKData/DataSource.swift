@@ -212,8 +212,9 @@ public struct DataSource: Sendable, Equatable {
 
     /// Reads the file and selects this node's rows, mapped by `scaling` (default: the configured constants;
     /// federated standardization passes the pooled statistics), with one-hot (classification) or real targets.
-    public func load(scaling: FeatureScaling? = nil) throws -> Samples {
-        let table = try loadTable()
+    /// With `cache`, the file is parsed once per process however many clients read it.
+    public func load(scaling: FeatureScaling? = nil, cache: TableCache? = nil) throws -> Samples {
+        let table = try cache?.table(for: self) ?? loadTable()
         let chosen = table.subset(try selectedRows(of: table))
         var x = chosen.features
         try (scaling ?? self.scaling).apply(to: &x, path: file)

@@ -10,8 +10,8 @@ extension FederatedServer {
         let started = ContinuousClock.now
         var record = beginRound(round)
         record.solver = "fedavg"
-        let workers = registry.ordered.map(\.name)
-        broadcast(try RoundStart(theta: parameters, model: config.model, refresh: false, evaluate: true, candidatesFollow: false), round: round)
+        let workers = participants(round, record: &record)
+        broadcast(try RoundStart(theta: parameters, model: config.model, refresh: false, evaluate: true, candidatesFollow: false), to: workers, round: round)
         var sum = [Float](repeating: 0, count: config.model.parameterCount)
         var samples = 0
         var loss = LossSummary(lossSum: 0, sampleCount: 0, correctCount: 0)

@@ -35,8 +35,8 @@ public final class FederatedServer {
     public private(set) var history: [RoundRecord] = []
     /// Held-out reports of the current round, by worker.
     var heldOutReports: [String: LossSummary] = [:]
-    /// The RoundStart of the current round, re-sent to workers that rejoin mid-round.
-    var currentRoundStart: (round: Int, payload: RoundStart)?
+    /// The RoundStart of the current round and its clients, re-sent to those of them that rejoin mid-round.
+    var currentRoundStart: (round: Int, payload: RoundStart, clients: [String])?
     /// The round's `Candidates` once sent, re-sent too: a worker that rejoins while the server collects
     /// candidate losses would otherwise never answer (and the `wait` policy would wait forever).
     var currentCandidates: (round: Int, payload: Candidates)?
@@ -79,16 +79,20 @@ public final class FederatedServer {
     public func run() throws {
         try awaitRegistrations()
         if standardizesFromPooledStatistics && featureStandardization == nil { try poolFeatureStatistics() }
-        if firstRound <= config.rounds {
-            for round in firstRound...config.rounds {
-                if config.localTraining == nil { try runRound(round) } else { try runFedAvgRound(round) }
+        var lastRound = firstRound - 1
+        for round in firstRound..<max(firstRound, config.rounds + 1) {
+            if config.localTraining == nil { try runRound(round) } else { try runFedAvgRound(round) }
+            lastRound = round
+            if let target = config.stopAtAccuracy, let accuracy = history.last?.testAccuracy, accuracy >= target {
+                log.info("round \(round): test accuracy \(accuracy) reached stop_at_accuracy \(target); ending the run")
+                break
             }
         }
         for worker in registry.ordered {
-            try? mailbox.send(Shutdown(reason: "run \(config.runID) finished"), to: worker.peer, workerID: worker.id, round: config.rounds)
+            try? mailbox.send(Shutdown(reason: "run \(config.runID) finished"), to: worker.peer, workerID: worker.id, round: lastRound)
         }
         try config.model.archive(parameters).write(to: outputDirectory.appendingPathComponent("weights.npz"))
-        log.info("run \(config.runID) finished after round \(config.rounds); weights in \(outputDirectory.path)/weights.npz")
+        log.info("run \(config.runID) finished after round \(lastRound); weights in \(outputDirectory.path)/weights.npz")
     }
 
     // MARK: Registration and message plumbing
@@ -145,7 +149,7 @@ public final class FederatedServer {
                 welcome.localTraining = config.localTraining
                 try? mailbox.send(welcome, to: peer, workerID: worker.id, round: round)
                 // A worker that rejoins mid-round gets the round's instructions again.
-                if let current = currentRoundStart {
+                if let current = currentRoundStart, current.clients.contains(worker.name) {
                     try? mailbox.send(current.payload, to: peer, workerID: worker.id, round: current.round)
                     if let candidates = currentCandidates, candidates.round == current.round {
                         try? mailbox.send(candidates.payload, to: peer, workerID: worker.id, round: candidates.round)

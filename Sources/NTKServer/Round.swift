@@ -14,13 +14,13 @@ extension FederatedServer {
     func runRound(_ round: Int) throws {
         let started = ContinuousClock.now
         var record = beginRound(round)
-        let workers = registry.ordered.map(\.name)
+        let workers = participants(round, record: &record)
         let refresh = kernel == nil || planner.needsRefresh(round: round, schedule: config.refresh)
         record.refreshed = refresh
 
-        // 1. θ and instructions to every registered worker.
+        // 1. θ and instructions to the round's clients.
         broadcast(try RoundStart(theta: parameters, model: config.model, refresh: refresh, evaluate: true,
-                                 blockFormat: config.server.blockFormat, blockDType: config.server.blockDType), round: round)
+                                 blockFormat: config.server.blockFormat, blockDType: config.server.blockDType), to: workers, round: round)
 
         // 2. New blocks, new kernel.
         if refresh { try relinearize(round: round, workers: workers, record: &record) }
@@ -61,12 +61,22 @@ extension FederatedServer {
         return RoundRecord(round: round)
     }
 
-    /// Sends the round's θ and instructions to every registered worker (kept to re-send to rejoining ones).
-    func broadcast(_ start: RoundStart, round: Int) {
+    /// The clients of the round: every registered one, or the seeded sample under partial participation
+    /// (recorded, with the server's memory so far).
+    func participants(_ round: Int, record: inout RoundRecord) -> [String] {
+        let all = registry.ordered.map(\.name)
+        guard config.server.participation != nil else { return all }
+        let sampled = ClientSampling(config.server.participation).participants(round: round, among: all)
+        record.sampled = sampled
+        return sampled
+    }
+
+    /// Sends the round's θ and instructions to its clients (kept to re-send to those that rejoin).
+    func broadcast(_ start: RoundStart, to clients: [String], round: Int) {
         var start = start
         start.body.featureStandardization = featureStandardization
-        currentRoundStart = (round, start)
-        for worker in registry.ordered {
+        currentRoundStart = (round, start, clients)
+        for worker in registry.ordered where clients.contains(worker.name) {
             do { try mailbox.send(start, to: worker.peer, workerID: worker.id, round: round) } catch {
                 log.warning("round \(round): could not reach \(worker.name): \(error)")
             }
@@ -80,6 +90,7 @@ extension FederatedServer {
             registry.worker(for: peer).map { ($0.name, bytes) }
         })
         record.bytesSent = mailbox.bytesSent
+        record.peakMemoryMB = ProcessMemory.peakResidentMB()
         var checkpoint = Checkpoint(round: round, runID: config.runID, configHash: config.hash, refresh: planner, parameters: parameters,
                                     model: config.model)
         checkpoint.featureStandardization = featureStandardization

@@ -74,6 +74,8 @@ public struct RoundRecord: Codable, Sendable {
     /// Workers whose blocks were used, in order; and those that missed the round.
     public var workers: [String]
     public var missingWorkers: [String]
+    /// With partial participation: the clients sampled for this round (`workers` ⊆ `sampled`; the rest missed it).
+    public var sampled: [String]? = nil
     /// Bytes received from each worker this round.
     public var bytesReceived: [String: Int]
     /// Bytes sent to all workers this round.
@@ -84,6 +86,8 @@ public struct RoundRecord: Codable, Sendable {
     public var solverPlan: String?
     public var seconds: Phases
     public var totalSeconds: Double
+    /// The server process's peak resident memory so far (MB; Linux `ru_maxrss`).
+    public var peakMemoryMB: Double? = nil
     /// When the round ended (ISO 8601, UTC); lets readers tell this run's rounds from an earlier run's.
     public var finishedAt: String?
 }

@@ -35,16 +35,21 @@ public final class FederatedWorker {
     public private(set) var blocksSent = 0
     /// Test hook: called with the round number before a block is uploaded (fault-injection tests).
     public var beforeUpload: ((Int) throws -> Void)?
+    /// Shared by the clients of one process: heavy work runs one client at a time.
+    private let lane: ComputeLane
 
-    public init(settings: WorkerSettings, transport: WorkerTransport, logger: Logger? = nil) throws {
+    /// A client; clients hosted by one process share its `tables` (files parsed once) and its `lane`.
+    public init(settings: WorkerSettings, transport: WorkerTransport, logger: Logger? = nil,
+                tables: TableCache? = nil, lane: ComputeLane = ComputeLane()) throws {
         self.settings = settings
         self.transport = transport
+        self.lane = lane
         self.log = logger ?? Logger(label: "ntk-worker.\(settings.name)")
         let federated = settings.data.standardization == .federated
         // Federated standardization: load unscaled; the network sees nothing until the server sends the map.
         let identity = federated ? FeatureScaling() : nil
-        let data = try settings.data.load(scaling: identity)
-        let held = try settings.heldOut.map { try $0.load(scaling: identity) }
+        let data = try settings.data.load(scaling: identity, cache: tables)
+        let held = try settings.heldOut.map { try $0.load(scaling: identity, cache: tables) }
         let x = settings.clientFeatures
         shard = (Self.prepending(x, to: data.inputs.converted()), data.targets.converted())
         heldOut = held.map { (Self.prepending(x, to: $0.inputs.converted()), $0.targets.converted()) }
@@ -87,6 +92,9 @@ public final class FederatedWorker {
         return Matrix(rows: z.rows, columns: prefix.count + d, elements: rows)
     }
 
+    /// Closes the connection (the process is leaving; unsent messages get the transport's linger time).
+    public func close() { transport.close() }
+
     /// Runs until the server says the run is over.
     public func run() throws {
         try register()
@@ -121,8 +129,8 @@ public final class FederatedWorker {
                 }
             }
             switch message.type {
-            case .roundStart: try startRound(message)
-            case .candidates: try evaluateCandidates(message)
+            case .roundStart: try lane.run { try startRound(message) }
+            case .candidates: try lane.run { try evaluateCandidates(message) }
             case .shutdown:
                 log.info("server: \((try? message.payload(Shutdown.self).reason) ?? "shutdown")")
                 return

@@ -4,7 +4,8 @@ import NTKTransport
 
 extension ZMQWorkerTransport {
     /// A worker's DEALER, named after the worker, with CURVE when its settings have keys.
-    public static func forWorker(_ settings: WorkerSettings, maxMessageBytes: Int) throws -> ZMQWorkerTransport {
+    /// Clients of one process pass one `context` (one I/O thread for all their sockets).
+    public static func forWorker(_ settings: WorkerSettings, maxMessageBytes: Int, context: ZMQContext? = nil) throws -> ZMQWorkerTransport {
         var options = ZMQTransportOptions()
         options.maxFrameSize = Int64(maxMessageBytes)
         options.linger = .seconds(30)   // a last block must not be dropped by an early exit
@@ -13,6 +14,6 @@ extension ZMQWorkerTransport {
             curve = CurveClientSecurity(serverPublicKey: try CurvePublicKey(contentsOf: URL(fileURLWithPath: serverKey)),
                                         keyPair: try CurveKeyPair.read(secretFile: URL(fileURLWithPath: c.secretKeyFile)))
         }
-        return try ZMQWorkerTransport(connect: settings.server, identity: settings.name, options: options, curve: curve)
+        return try ZMQWorkerTransport(connect: settings.server, identity: settings.name, context: context, options: options, curve: curve)
     }
 }

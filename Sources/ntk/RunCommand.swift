@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NTKConfig
+import NTKCore
 import NTKServer
 
 /// `ntk run CONFIG`: the whole federation on this machine, as separate processes over tcp loopback.
@@ -80,12 +81,15 @@ struct RunCommand: ParsableCommand {
             if verbose || Self.isWarningOrError(line) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
         children.append(("server", server))
-        let workerEnvironment = Self.workerEnvironment(workers: configuration.workers.count)
-        for w in configuration.workers {
-            children.append((w.name, try launch("ntk-worker", ["--config", config, "--name", w.name],
-                                                log: logs.appendingPathComponent("\(w.name).log"), environment: workerEnvironment)))
+        let processes = Self.workerProcesses(configuration.workers)
+        let workerEnvironment = Self.workerEnvironment(workers: processes.count)
+        for p in processes {
+            children.append((p.name, try launch("ntk-worker", ["--config", config] + p.arguments,
+                                                log: logs.appendingPathComponent("\(p.name).log"), environment: workerEnvironment)))
         }
-        print("started ntk-server and \(configuration.workers.count) workers (logs in \(logs.path))")
+        let clients = configuration.workers.count
+        print("started ntk-server and \(processes.count) worker process\(processes.count == 1 ? "" : "es")"
+              + (clients == processes.count ? "" : " hosting \(clients) clients") + " (logs in \(logs.path))")
         print(progress.header)
 
         // Ctrl-C / SIGTERM: stop every child, then exit.
@@ -96,7 +100,14 @@ struct RunCommand: ParsableCommand {
         signal(SIGINT) { RunCommand.onSignal?($0) }
         signal(SIGTERM) { RunCommand.onSignal?($0) }
 
+        var peakMB = [String: Double]()
+        func samplePeakMemory() {
+            for c in children where c.process.isRunning {
+                if let mb = ProcessMemory.peakResidentMB(pid: c.process.processIdentifier) { peakMB[c.name] = max(peakMB[c.name] ?? 0, mb) }
+            }
+        }
         while server.isRunning {
+            samplePeakMemory()
             progress.newRows().forEach { print($0) }
             fflush(stdout)
             usleep(200_000)
@@ -123,7 +134,22 @@ struct RunCommand: ParsableCommand {
             }.joined(separator: ", "))
         }
         print(progress.summary(runID: configuration.runID, wallSeconds: Date().timeIntervalSince(started)))
+        if let server = peakMB["server"] {
+            let workers = peakMB.filter { $0.key != "server" }
+            let largest = workers.max { $0.value < $1.value }
+            print(String(format: "peak memory: server %.0f MB; worker processes %.0f MB together", server, workers.values.reduce(0, +))
+                  + (largest.map { String(format: ", largest %.0f MB (%@)", $0.value, $0.key) } ?? ""))
+        }
         print("run directory: \(configuration.outputDirectory) (rounds.jsonl, weights.npz; `ntk report` draws it)")
+    }
+
+    /// The worker processes to start: one per `process` group (`--process P`), one per client without one (`--name N`).
+    static func workerProcesses(_ workers: [WorkerSettings]) -> [(name: String, arguments: [String])] {
+        var seen = Set<String>()
+        return workers.compactMap { w in
+            guard let p = w.process else { return (w.name, ["--name", w.name]) }
+            return seen.insert(p).inserted ? (p, ["--process", p]) : nil
+        }
     }
 
     /// The workers' environment on a shared machine. All workers compute their blocks at the same moment, so

@@ -52,7 +52,7 @@ final class RunConfigurationTests: XCTestCase {
         XCTAssertEqual(error(valid), "no error")
         XCTAssertTrue(error("run: [").hasPrefix("bad.yaml: not valid YAML"), error("run: ["))
         XCTAssertEqual(error(valid.replacingOccurrences(of: "run: {id: t}", with: "run: {id: t, rouns: 3}")),
-                       "bad.yaml:1: run.rouns: unknown key (known here: id, output_dir, rounds)")
+                       "bad.yaml:1: run.rouns: unknown key (known here: id, output_dir, rounds, stop_at_accuracy)")
         XCTAssertTrue(error(valid.replacingOccurrences(of: "[4, 8, 2]", with: "[4, x, 2]")).contains("model.widths[1]: expected a finite number"))
         XCTAssertTrue(error(valid + "\ntraining: {loss: hinge}").contains("training.loss: \"hinge\" is not one of: mse, xent"))
         XCTAssertTrue(error(valid + "\ntraining: {learning_rate: -1}").contains("training.learning_rate: must be > 0"))
@@ -61,6 +61,56 @@ final class RunConfigurationTests: XCTestCase {
         XCTAssertTrue(error(valid.replacingOccurrences(of: "model: {widths: [4, 8, 2]}", with: "")).contains("missing section 'model'"))
         XCTAssertTrue(error(valid + "\ntraining: {time: {selection: fixed}}").contains("training.time.fixed"))
         XCTAssertTrue(error(valid.replacingOccurrences(of: "expected_workers: 1", with: "expected_workers: 1, block_dtype: i64")).contains("server.block_dtype: must be f32, f16 or bf16"))
+    }
+
+    func testClientsParticipationPresetAndEarlyStop() throws {
+        let yaml = """
+        run: {id: c, rounds: 50, stop_at_accuracy: 0.9}
+        model: {widths: [64, 100, 10]}
+        training: {preset: ntk-fl, learning_rate: 0.02}
+        server:
+          participation: {fraction: 0.07, seed: 4}
+          min_workers: 10
+        clients:
+          count: 300
+          processes: 4
+          data: {file: x.csv, classes: 10, split: train, shard: {scheme: dirichlet, alpha: 0.1, seed: 2}}
+          held_out: {shard_fraction: 0.25}
+        """
+        let config = try RunConfiguration.parse(yaml: yaml, file: "c.yaml", baseDirectory: URL(fileURLWithPath: "/tmp"))
+        XCTAssertEqual(config.workers.count, 300)
+        XCTAssertEqual(config.server.expectedWorkers, 300)
+        XCTAssertEqual(config.workers.first?.name, "client-000")
+        XCTAssertEqual(config.workers.last?.name, "client-299")
+        XCTAssertEqual(config.workers.map { $0.data.shard!.index }, Array(0..<300))
+        XCTAssertTrue(config.workers.allSatisfy { $0.data.shard!.count == 300 && $0.data.shard!.alpha == 0.1 && $0.heldOut?.shard == $0.data.shard })
+        // Contiguous blocks of 75 clients per process.
+        XCTAssertEqual(Set(config.workers.compactMap(\.process)).count, 4)
+        XCTAssertEqual(config.workers[74].process, "client-process-0")
+        XCTAssertEqual(config.workers[75].process, "client-process-1")
+        XCTAssertEqual(config.server.participation, Participation(size: .fraction(0.07), seed: 4))
+        XCTAssertEqual(config.server.participation?.sampleSize(of: 300), 21)
+        XCTAssertEqual(config.stopAtAccuracy, 0.9)
+        // The NTK-FL preset, with an explicit key overriding it.
+        XCTAssertEqual(config.linearization.loss, .crossEntropy)
+        XCTAssertEqual(config.linearization.kernel, .outputAveraged)
+        XCTAssertEqual(config.linearization.learningRate, 0.02)
+        XCTAssertEqual(config.timeCandidates, [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1500, 2000])
+        XCTAssertEqual(config.refresh, .everyRound)
+        XCTAssertEqual(config.timeSelection, .nonlinearLoss)
+
+        func bad(_ old: String, _ new: String) -> String {
+            error(yaml.replacingOccurrences(of: old, with: new))
+        }
+        XCTAssertTrue(bad("scheme: dirichlet,", "index: 3, scheme: dirichlet,").contains("clients.data.shard.index: the clients' shard template takes no 'index'"))
+        XCTAssertTrue(bad("processes: 4", "processes: 400").contains("clients.processes: must be between 1 and count (300)"))
+        XCTAssertTrue(bad("min_workers: 10", "min_workers: 30").contains("server.min_workers: must be between 1 and the clients of a round (21)"))
+        XCTAssertTrue(bad("fraction: 0.07", "fraction: 0.07, clients_per_round: 5").contains("give either 'clients_per_round' or 'fraction'"))
+        XCTAssertTrue(bad("fraction: 0.07", "clients_per_round: 301").contains("server.participation.clients_per_round"))
+        XCTAssertTrue(bad("preset: ntk-fl,", "preset: ntk-fl, refresh: {schedule: every, rounds: 2},").contains("training.refresh: with partial participation"))
+        XCTAssertTrue(bad("preset: ntk-fl", "preset: fedfl").contains("training.preset: \"fedfl\" is not one of: default, ntk-fl"))
+        XCTAssertTrue(bad("stop_at_accuracy: 0.9", "stop_at_accuracy: 90").contains("run.stop_at_accuracy"))
+        XCTAssertTrue(bad("count: 300", "count: 0").contains("clients.count"))
     }
 
     func testFederatedStandardizationMustBeTheSameEverywhere() throws {

@@ -58,7 +58,7 @@ final class CurveAndConfigProcessTests: ProcessTestCase {
             ("negative-rate", "  learning_rate: 1.0", "  learning_rate: -0.5", "training.learning_rate", "must be > 0"),
             ("policy", "missing_worker_policy: proceed", "missing_worker_policy: sometimes", "server.missing_worker_policy",
              "\"sometimes\" is not one of: proceed, wait"),
-            ("min-workers", "min_workers: 1", "min_workers: 9", "server.min_workers", "must be between 1 and expected_workers (4)"),
+            ("min-workers", "min_workers: 1", "min_workers: 9", "server.min_workers", "must be between 1 and the clients of a round (4)"),
         ]
         for c in cases {
             XCTAssertTrue(good.contains(c.from), c.label)
