@@ -178,7 +178,7 @@ public struct RunConfiguration: Sendable {
         options.loss = try training.choice("loss") ?? preset.loss
         options.kernel = try training.choice("kernel") ?? preset.kernel
         options.solver = try training.choice("solver") ?? .auto
-        options.learningRate = try training.double("learning_rate") ?? preset.learningRate
+        options.learningRate = try training.double("learning_rate") ?? preset.learningRate(for: architecture.mlp?.parametrization ?? .ntk)
         guard options.learningRate > 0 else { throw training.error("learning_rate", "must be > 0") }
         options.ridge = try training.double("ridge") ?? 0
         guard options.ridge >= 0 else { throw training.error("ridge", "must be ≥ 0") }

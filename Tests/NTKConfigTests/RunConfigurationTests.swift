@@ -99,6 +99,14 @@ final class RunConfigurationTests: XCTestCase {
         XCTAssertEqual(config.refresh, .everyRound)
         XCTAssertEqual(config.timeSelection, .nonlinearLoss)
 
+        // The paper's η belongs to the standard parametrization; NTK parametrization takes η = 1 (see TrainingPreset).
+        func presetRate(_ replacements: [(String, String)]) throws -> Double {
+            let text = replacements.reduce(yaml) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+            return try RunConfiguration.parse(yaml: text, file: "c.yaml", baseDirectory: URL(fileURLWithPath: "/tmp")).linearization.learningRate
+        }
+        XCTAssertEqual(try presetRate([(", learning_rate: 0.02", "")]), 1)
+        XCTAssertEqual(try presetRate([(", learning_rate: 0.02", ""), ("[64, 100, 10]}", "[64, 100, 10], parametrization: standard}")]), 0.01)
+
         func bad(_ old: String, _ new: String) -> String {
             error(yaml.replacingOccurrences(of: old, with: new))
         }
