@@ -83,7 +83,7 @@ public struct Network<Scalar: BLASScalar>: Sendable {
             guard parameters.count == offset else {
                 throw ModelError.shapeMismatch("θ has \(parameters.count) entries, \(spec) on \(inputShape) needs \(offset)")
             }
-            guard parameters.allSatisfy({ $0.isFinite }) else { throw ModelError.nonFiniteParameters("θ holds NaN or ∞") }
+            guard parameters.withUnsafeBufferPointer(Scalar.allFinite) else { throw ModelError.nonFiniteParameters("θ holds NaN or ∞") }
             self.parameters = parameters
         } else {
             self.parameters = Scalar.filled(0, count: offset)
@@ -95,7 +95,7 @@ public struct Network<Scalar: BLASScalar>: Sendable {
         guard theta.count == parameters.count else {
             throw ModelError.shapeMismatch("θ has \(theta.count) entries, the network needs \(parameters.count)")
         }
-        guard theta.allSatisfy({ $0.isFinite }) else { throw ModelError.nonFiniteParameters("θ holds NaN or ∞") }
+        guard theta.withUnsafeBufferPointer(Scalar.allFinite) else { throw ModelError.nonFiniteParameters("θ holds NaN or ∞") }
         parameters = theta
     }
 

@@ -85,7 +85,7 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     /// `true` when no element is NaN or ±∞.
-    public var isFinite: Bool { elements.allSatisfy { $0.isFinite } }
+    public var isFinite: Bool { elements.withUnsafeBufferPointer(Scalar.allFinite) }
 
     /// Frobenius norm, accumulated in `Double`.
     public var frobeniusNorm: Double {

@@ -52,7 +52,7 @@ public struct MLPParameters<Scalar: BLASScalar>: Equatable, Sendable {
             guard biases[l - 1].count == w[l] else {
                 throw ModelError.shapeMismatch("b\(l) has \(biases[l - 1].count) entries, architecture needs \(w[l])")
             }
-            guard W.isFinite, biases[l - 1].allSatisfy({ $0.isFinite }) else {
+            guard W.isFinite, biases[l - 1].withUnsafeBufferPointer(Scalar.allFinite) else {
                 throw ModelError.nonFiniteParameters("W\(l) or b\(l) holds NaN or ∞")
             }
         }
