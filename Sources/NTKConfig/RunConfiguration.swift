@@ -525,7 +525,7 @@ public struct RunConfiguration: Sendable {
             guard shard.shardsPerWorker >= 1 else { throw s.error("shards_per_worker", "must be ≥ 1") }
             shard.minimumSamples = try s.int("min_samples") ?? 1
             guard shard.minimumSamples >= 0 else { throw s.error("min_samples", "must be ≥ 0") }
-            if source.classes == nil, shard.scheme == .dirichlet || shard.scheme == .shards {
+            if source.classes == nil, shard.scheme.skewsLabels {
                 throw s.error("scheme", "'\(shard.scheme.rawValue)' skews labels and needs classification data ('classes: k')")
             }
             source.shard = shard

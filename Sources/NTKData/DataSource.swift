@@ -189,7 +189,7 @@ public struct DataSource: Sendable, Equatable {
             guard shard.count > 0, shard.index >= 0, shard.index < shard.count else {
                 throw DataError.malformed(path: file, line: 0, column: nil, reason: "shard index \(shard.index) is not in 0..<\(shard.count)")
             }
-            if classes == nil && (shard.scheme == .dirichlet || shard.scheme == .shards) {
+            if classes == nil && shard.scheme.skewsLabels {
                 throw DataError.malformed(path: file, line: 0, column: nil, reason: "a '\(shard.scheme.rawValue)' label partition needs class labels ('classes: k')")
             }
             let parts: [[Int]]

@@ -12,6 +12,14 @@ public enum PartitionScheme: String, CaseIterable, Sendable {
     case shards
     /// Quantity skew: worker sizes in proportion to a `Dir(α, …, α)` draw, labels mixed as in IID.
     case quantity
+    /// Label skew at equal sizes (NTK-FL / FedLab style): every worker gets `⌊n/W⌋` samples (the `n mod W`
+    /// left over are unused) and its own label proportions `q_w ~ Dir(α, …, α)` over the classes. Samples are
+    /// drawn one at a time without replacement: a worker chosen at random among those still short, a class
+    /// from its `q_w` renormalized over the classes not yet exhausted, a random sample of that class.
+    case dirichletEqual = "dirichlet-equal"
+
+    /// Whether the scheme groups samples by label (needs classification data).
+    public var skewsLabels: Bool { self == .dirichlet || self == .shards || self == .dirichletEqual }
 }
 
 /// A deterministic partition of a data set across `workers` workers.
@@ -19,7 +27,7 @@ public struct PartitionSpec: Sendable, Equatable {
     public var scheme: PartitionScheme
     public var workers: Int
     public var seed: UInt64
-    /// Concentration of the Dirichlet draws (`dirichlet`, `quantity`).
+    /// Concentration of the Dirichlet draws (`dirichlet`, `dirichlet-equal`, `quantity`).
     public var alpha: Double
     /// Shards per worker (`shards`).
     public var shardsPerWorker: Int
@@ -37,7 +45,8 @@ public struct PartitionSpec: Sendable, Equatable {
     }
 
     /// The sample indices (into `labels`, ascending) of each worker. The workers' sets are disjoint and cover
-    /// every sample. Labels are grouped by value (class indices, or any distinct values).
+    /// every sample (`dirichlet-equal`: all but the `n mod W` left over). Labels are grouped by value (class
+    /// indices, or any distinct values).
     public func assign(labels: [Double]) throws -> [[Int]] {
         let n = labels.count
         guard workers >= 1 else { throw PartitionError("workers must be ≥ 1, got \(workers)") }
@@ -73,6 +82,14 @@ public struct PartitionSpec: Sendable, Equatable {
             guard !parts.contains(where: { $0.count < minimumSamples }) else {
                 throw PartitionError("no Dirichlet(α = \(alpha)) label partition in 1000 draws gives every one of \(workers) workers ≥ \(minimumSamples) samples; raise alpha or lower min_samples")
             }
+        case .dirichletEqual:
+            guard alpha > 0, alpha.isFinite else { throw PartitionError("alpha must be a finite number > 0, got \(alpha)") }
+            let size = n / workers
+            guard size >= 1 else { throw PartitionError("\(workers) workers of equal size need at least \(workers) samples, got \(n)") }
+            guard size >= minimumSamples else {
+                throw PartitionError("\(workers) workers of equal size get \(size) samples each, fewer than min_samples \(minimumSamples)")
+            }
+            parts = Self.dirichletEqual(labels: labels, workers: workers, size: size, alpha: alpha, &rng)
         case .quantity:
             guard alpha > 0, alpha.isFinite else { throw PartitionError("alpha must be a finite number > 0, got \(alpha)") }
             try checkMinimum(n)
@@ -107,6 +124,46 @@ public struct PartitionSpec: Sendable, Equatable {
             }
         }
         return parts.map { $0.sorted() }
+    }
+
+    /// `dirichlet-equal`: `size` samples per worker, label proportions `Dir(α)` per worker (see the case).
+    /// A worker whose proportions put no weight on any class still available draws in proportion to what is left.
+    private static func dirichletEqual(labels: [Double], workers: Int, size: Int, alpha: Double,
+                                       _ rng: inout PortableGaussian) -> [[Int]] {
+        var byClass: [Double: [Int]] = [:]
+        for (i, y) in labels.enumerated() { byClass[y, default: []].append(i) }
+        let classes = byClass.keys.sorted()
+        // Each class's samples in a seeded order; a class is drawn from the end of its list.
+        var pools: [[Int]] = classes.map { c in
+            var idx = byClass[c]!
+            PortableSampling.shuffle(&idx, &rng)
+            return idx
+        }
+        let q = (0..<workers).map { _ in PortableSampling.dirichlet(alpha: alpha, count: classes.count, &rng) }
+        var parts = [[Int]](repeating: [], count: workers)
+        var short = Array(0..<workers)               // workers still below `size`, in any order
+        while !short.isEmpty {
+            let slot = Int(rng.nextWord() % UInt64(short.count))
+            let w = short[slot]
+            var weights = classes.indices.map { pools[$0].isEmpty ? 0 : q[w][$0] }
+            var total = 0.0
+            for x in weights { total += x }
+            if !(total > 0) {
+                weights = pools.map { Double($0.count) }
+                total = 0
+                for x in weights { total += x }
+            }
+            let u = rng.nextUniform() * total
+            var c = -1, cumulative = 0.0               // the first class whose cumulative weight exceeds u
+            for k in weights.indices where weights[k] > 0 {
+                c = k
+                cumulative += weights[k]
+                if u < cumulative { break }
+            }
+            parts[w].append(pools[c].removeLast())
+            if parts[w].count == size { short.swapAt(slot, short.count - 1); short.removeLast() }
+        }
+        return parts
     }
 
     private func checkMinimum(_ n: Int) throws {

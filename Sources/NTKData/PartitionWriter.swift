@@ -38,7 +38,7 @@ public func writePartition(source: DataSource, spec: PartitionSpec, outputDirect
     var header = "# \(source.file)"
     if source.split != .all { header += " (split \(source.split.rawValue), train fraction \(source.trainFraction), split seed \(source.splitSeed))" }
     header += "\n# \(spec.workers) workers, scheme \(spec.scheme.rawValue), seed \(spec.seed)"
-    if spec.scheme == .dirichlet || spec.scheme == .quantity { header += ", alpha \(spec.alpha)" }
+    if spec.scheme == .dirichlet || spec.scheme == .dirichletEqual || spec.scheme == .quantity { header += ", alpha \(spec.alpha)" }
     if spec.scheme == .shards { header += ", \(spec.shardsPerWorker) shards per worker" }
     let text = header + "\n" + summary.table
     try Data(text.utf8).write(to: outputDirectory.appendingPathComponent("summary.txt"), options: .atomic)

@@ -6,7 +6,7 @@ import NTKData
 struct PartitionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "partition",
-        abstract: "Split a data set across workers (iid, dirichlet label skew, label shards, quantity skew): one CSV per worker plus summary.txt.",
+        abstract: "Split a data set across workers (iid, dirichlet label skew, dirichlet-equal label skew at equal sizes, label shards, quantity skew): one CSV per worker plus summary.txt.",
         discussion: """
         Each worker's file has the features, then the label as the last column, unscaled, one row per \
         sample in the original order. summary.txt (also printed) has per worker: samples, label histogram \
@@ -26,8 +26,8 @@ struct PartitionCommand: ParsableCommand {
     @Option(help: "LIBSVM: number of features (default: the largest index).") var dimension: Int?
     @Option(help: "Number of classes: labels are checked to be 0..<k; 0 = no check (label schemes group by distinct label value).") var classes: Int = 0
     @Option(help: "Number of workers.") var workers: Int
-    @Option(help: "iid, dirichlet, shards or quantity.") var scheme: String = "iid"
-    @Option(help: "Dirichlet concentration (dirichlet, quantity).") var alpha: Double = 0.5
+    @Option(help: "iid, dirichlet, dirichlet-equal, shards or quantity.") var scheme: String = "iid"
+    @Option(help: "Dirichlet concentration (dirichlet, dirichlet-equal, quantity).") var alpha: Double = 0.5
     @Option(help: "Label shards per worker (shards).") var shardsPerWorker: Int = 2
     @Option(help: "Redraw dirichlet/quantity until every worker has at least this many samples.") var minSamples: Int = 1
     @Option(help: "Seed of the partition.") var seed: UInt64 = 0
@@ -38,7 +38,7 @@ struct PartitionCommand: ParsableCommand {
 
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be ≥ 1") }
-        guard PartitionScheme(rawValue: scheme) != nil else { throw ValidationError("--scheme must be one of iid, dirichlet, shards, quantity") }
+        guard PartitionScheme(rawValue: scheme) != nil else { throw ValidationError("--scheme must be one of \(PartitionScheme.allCases.map(\.rawValue).joined(separator: ", "))") }
         guard DataSource.Split(rawValue: split) != nil else { throw ValidationError("--split must be train, test or all") }
         if let format, DataFormat(rawValue: format) == nil { throw ValidationError("--format must be one of csv, npy, npz, idx, libsvm") }
         guard classes == 0 || classes >= 2 else { throw ValidationError("--classes must be ≥ 2, or 0 for regression") }

@@ -18,12 +18,26 @@ final class PartitionTests: DataTestCase {
         for p in parts { XCTAssertEqual(p, p.sorted(), file: file, line: line) }
     }
 
+    /// Disjoint, ascending, in range, `n mod W` left over: what `dirichlet-equal` promises instead of covering.
+    private func checkIsEqualPartition(_ parts: [[Int]], n: Int, file: StaticString = #filePath, line: UInt = #line) {
+        let all = parts.flatMap { $0 }
+        XCTAssertEqual(Set(all).count, all.count, "disjoint", file: file, line: line)
+        XCTAssertTrue(all.allSatisfy { (0..<n).contains($0) }, file: file, line: line)
+        XCTAssertEqual(parts.map(\.count), Array(repeating: n / parts.count, count: parts.count), "equal sizes", file: file, line: line)
+        for p in parts { XCTAssertEqual(p, p.sorted(), file: file, line: line) }
+    }
+
+    private func checkParts(_ scheme: PartitionScheme, _ parts: [[Int]], n: Int, file: StaticString = #filePath, line: UInt = #line) {
+        if scheme == .dirichletEqual { checkIsEqualPartition(parts, n: n, file: file, line: line) }
+        else { checkIsPartition(parts, n: n, file: file, line: line) }
+    }
+
     func testEverySchemeIsADeterministicPartition() throws {
         for scheme in PartitionScheme.allCases {
             let spec = PartitionSpec(scheme: scheme, workers: 7, seed: 5, alpha: 0.5, shardsPerWorker: 3)
             let parts = try spec.assign(labels: labels)
             XCTAssertEqual(parts.count, 7)
-            checkIsPartition(parts, n: labels.count)
+            checkParts(scheme, parts, n: labels.count)
             XCTAssertTrue(parts.allSatisfy { !$0.isEmpty }, "\(scheme)")
             XCTAssertEqual(try spec.assign(labels: labels), parts, "\(scheme) is deterministic")
             var other = spec
@@ -88,7 +102,48 @@ final class PartitionTests: DataTestCase {
         XCTAssertLessThan(spread.max()! - spread.min()!, 30)
     }
 
+    func testDirichletEqualGivesEqualSizesAndFollowsAlpha() throws {
+        let n = labels.count                                           // 1450: 20 workers × 72, 10 left over
+        let spec = PartitionSpec(scheme: .dirichletEqual, workers: 20, seed: 3, alpha: 0.1)
+        let parts = try spec.assign(labels: labels)
+        checkIsEqualPartition(parts, n: n)
+        XCTAssertEqual(parts.flatMap { $0 }.count, 1440)
+        XCTAssertEqual(try spec.assign(labels: labels), parts, "reproducible")
+        var other = spec
+        other.seed = 4
+        XCTAssertNotEqual(try other.assign(labels: labels), parts, "depends on the seed")
+        // α = 0.1: clients are dominated by two or three classes (not fewer: the partition takes all but 10 samples, so
+        // the last draws go to whatever classes are left); α = 100: every client sees nearly all ten.
+        func dominant(_ counts: [Int]) -> Int {                        // fewest classes holding ≥ 80% of the samples
+            let sorted = counts.sorted(by: >), total = counts.reduce(0, +)
+            var sum = 0
+            for (k, c) in sorted.enumerated() { sum += c; if 5 * sum >= 4 * total { return k + 1 } }
+            return counts.count
+        }
+        let skewed = PartitionSummary(labels: labels, parts: parts)
+        let few = skewed.counts.map(dominant)
+        XCTAssertGreaterThanOrEqual(few.filter { $0 <= 3 }.count, 18, "α = 0.1: \(few)")
+        XCTAssertGreaterThanOrEqual(few.filter { $0 <= 2 }.count, 8, "α = 0.1: \(few)")
+        XCTAssertGreaterThan(skewed.meanTotalVariation, 0.55)
+        let half = PartitionSummary(labels: labels, parts: try PartitionSpec(scheme: .dirichletEqual, workers: 20, seed: 3, alpha: 0.5).assign(labels: labels))
+        XCTAssertLessThan(half.meanTotalVariation, skewed.meanTotalVariation)
+        let flat = PartitionSummary(labels: labels, parts: try PartitionSpec(scheme: .dirichletEqual, workers: 20, seed: 3, alpha: 100).assign(labels: labels))
+        XCTAssertTrue(flat.counts.allSatisfy { dominant($0) >= 6 }, "α = 100: \(flat.counts.map(dominant))")
+        XCTAssertLessThan(flat.meanTotalVariation, 0.2)
+        // Every sample taken: classes run out and the last draws are renormalized over what is left.
+        var even: [Double] = []
+        for c in 0..<4 { even += Array(repeating: Double(c), count: 25) }
+        let tight = try PartitionSpec(scheme: .dirichletEqual, workers: 10, seed: 1, alpha: 0.05).assign(labels: even)
+        checkIsPartition(tight, n: 100)
+        XCTAssertEqual(tight.map(\.count), Array(repeating: 10, count: 10))
+    }
+
     func testImpossibleSpecsAreErrors() {
+        XCTAssertTrue(message { _ = try PartitionSpec(scheme: .dirichletEqual, workers: 3, alpha: -1).assign(labels: self.labels) }.contains("alpha"))
+        XCTAssertTrue(message { _ = try PartitionSpec(scheme: .dirichletEqual, workers: 2000).assign(labels: self.labels) }
+            .contains("need at least 2000 samples, got 1450"))
+        XCTAssertTrue(message { _ = try PartitionSpec(scheme: .dirichletEqual, workers: 100, minimumSamples: 20).assign(labels: self.labels) }
+            .contains("min_samples"))
         XCTAssertTrue(message { _ = try PartitionSpec(scheme: .dirichlet, workers: 3, alpha: 0).assign(labels: self.labels) }.contains("alpha"))
         XCTAssertTrue(message { _ = try PartitionSpec(workers: 0).assign(labels: self.labels) }.contains("workers"))
         XCTAssertTrue(message { _ = try PartitionSpec(scheme: .quantity, workers: 3, minimumSamples: 1000).assign(labels: self.labels) }
@@ -130,12 +185,20 @@ final class PartitionTests: DataTestCase {
             }
             source.shard = nil
             let train = try source.load().inputs.elements.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
-            XCTAssertEqual(ids.sorted(), train, "\(scheme)")
+            if scheme == .dirichletEqual {
+                XCTAssertEqual(Set(ids).count, ids.count, "disjoint")
+                XCTAssertTrue(Set(ids).isSubset(of: Set(train)))
+                XCTAssertEqual(ids.count, train.count / 4 * 4)
+            } else {
+                XCTAssertEqual(ids.sorted(), train, "\(scheme)")
+            }
         }
         var regression = DataSource(file: url.path)
         regression.classes = nil
-        regression.shard = ShardSpec(index: 0, count: 2, scheme: .dirichlet)
-        XCTAssertTrue(message { _ = try regression.load() }.contains("needs class labels"))
+        for scheme in [PartitionScheme.dirichlet, .dirichletEqual, .shards] {
+            regression.shard = ShardSpec(index: 0, count: 2, scheme: scheme)
+            XCTAssertTrue(message { _ = try regression.load() }.contains("needs class labels"), "\(scheme)")
+        }
     }
 
     func testWritePartitionWritesShardsAndSummary() throws {
@@ -160,6 +223,10 @@ final class PartitionTests: DataTestCase {
         XCTAssertTrue(summary.contains("worker  samples"))
         XCTAssertTrue(summary.contains("scheme dirichlet, seed 1, alpha 0.5"))
         XCTAssertEqual(summary.split(separator: "\n").count, 2 + 1 + 3 + 1)
+        let equal = try writePartition(source: source, spec: PartitionSpec(scheme: .dirichletEqual, workers: 3, seed: 1, alpha: 0.5),
+                                       outputDirectory: directory.appendingPathComponent("equal"))
+        XCTAssertEqual(equal.summary.samples, [66, 66, 66])
+        XCTAssertTrue(equal.summaryText.contains("scheme dirichlet-equal, seed 1, alpha 0.5"))
     }
 }
 
