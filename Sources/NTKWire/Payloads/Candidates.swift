@@ -108,6 +108,13 @@ public struct Candidates: WirePayload {
         guard body.relativeToRoundStart == true else { return values }
         guard let roundStart else { throw WireError.invalidPayload("candidates: steps from the round's weights, but no roundStart was received for this round") }
         guard roundStart.count == parameterCount else { throw WireError.invalidPayload("candidates: the round's θ has \(roundStart.count) values, expected \(parameterCount)") }
-        return values.map { zip($0, roundStart).map { $0 + $1 } }
+        // θ_r + step through BLAS: a generic element loop here ran unspecialized (metadata lookups per element).
+        return values.map { step in
+            var theta = roundStart
+            theta.withUnsafeMutableBufferPointer { pt in
+                step.withUnsafeBufferPointer { ps in S.axpy(n: parameterCount, alpha: 1, x: ps.baseAddress!, y: pt.baseAddress!) }
+            }
+            return theta
+        }
     }
 }
