@@ -116,13 +116,17 @@ extension FederatedServer {
     /// Collects the blocks at the current θ and builds the new linearization from them.
     func relinearize(round: Int, workers: [String], record: inout RoundRecord) throws {
         let model = config.model, k = model.outputCount
+        // The last kernel is kept only to measure the drift on the same clients; for other clients (partial
+        // participation) it is released before the new blocks arrive: the server holds one round's blocks.
+        let lastIterations = kernel?.lanczosIterations
+        if kernelWorkers != workers { kernel = nil }
         var blocks: [String: any JacobianOperator<Float>] = [:]
         var targets: [String: Matrix<Float>] = [:]
         // The dense path assembles the Gram while the other blocks are still on their way.
         let sizes = workers.map { registry.workers[$0]!.info.sampleCount }
         let plan = config.linearization.plan(parameterCount: model.parameterCount,
                                              gramDepth: model.gramDepth(factored: config.server.blockFormat == .factored), outputCount: k,
-                                             sampleCount: sizes.reduce(0, +), lanczosIterations: kernel?.lanczosIterations ?? 60)
+                                             sampleCount: sizes.reduce(0, +), lanczosIterations: lastIterations ?? 60)
         record.solverPlan = plan.reason
         let dense = plan.method == .dense
         var options = config.linearization
