@@ -29,10 +29,7 @@ import argparse
 import datetime
 import json
 import math
-import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +37,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench" / "lib"))
+from fedrun import free_port, read_rounds, watch  # noqa: E402  (shared with compare-federations.py)
 NTK_CONFIG = ROOT / "configs" / "digits-noniid.yaml"
 FEDAVG_CONFIG = ROOT / "configs" / "digits-noniid-fedavg.yaml"
 BIN_DIR = ROOT / ".build" / "release"
@@ -104,71 +103,9 @@ def variant_config(base, run_dir, seed, rounds, port, fedavg=None):
     return text
 
 
-def free_port():
-    """A tcp port on loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # ----------------------------------------------------------------------------------------------
 # Running one federation
 # ----------------------------------------------------------------------------------------------
-
-def read_rounds(path):
-    """The records of `rounds.jsonl` by round (the last record wins), in round order."""
-    if not path.exists():
-        return []
-    by_round = {}
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line being written
-        by_round[record["round"]] = record
-    return [by_round[r] for r in sorted(by_round)]
-
-
-def worker_error(log_dir):
-    """The first `Error:` line of any worker log (a worker that stopped, e.g. on NaN weights), or None."""
-    for log in sorted(log_dir.glob("*.log")):
-        for line in log.read_text(errors="replace").splitlines():
-            if line.startswith("Error:"):
-                return f"{log.stem}: {line}"
-    return None
-
-
-def stop(process):
-    """Terminate the process group `ntk run` leads (server and workers), then kill what is left."""
-    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-
-
-def watch(process, run_dir, stall_seconds):
-    """Wait for `ntk run` to end; stop it when a worker fails or no round completes for `stall_seconds`.
-
-    Returns the run's status: "ok", or why it stopped or failed.
-    """
-    seen, last_progress = 0, time.monotonic()
-    while process.poll() is None:
-        time.sleep(0.5)
-        done = len(read_rounds(run_dir / "rounds.jsonl"))
-        if done > seen:
-            seen, last_progress = done, time.monotonic()
-        error = worker_error(run_dir / "logs")
-        if error or time.monotonic() - last_progress > stall_seconds:
-            stop(process)
-            return f"stopped: {error}" if error else f"stalled: no round for {stall_seconds:.0f} s"
-    return "ok" if process.returncode == 0 else f"failed: ntk run exited with {process.returncode}"
-
 
 def normalized(config_text):
     """A config's text without comments and port: what decides whether a finished run can be reused."""

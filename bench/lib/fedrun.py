@@ -1,0 +1,106 @@
+"""Running one federation with `ntk run CONFIG` and reading what it wrote (Python standard library only).
+
+Shared by bench/compare-strategies.py and bench/compare-federations.py: a free tcp port, the records of
+`rounds.jsonl`, a worker's `Error:` line, watching a run (stopped when a worker fails or no round
+completes for a while) and stopping its process group.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+TIME_BINARY = "/usr/bin/time"
+
+
+def free_port():
+    """A tcp port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read_rounds(path):
+    """The records of `rounds.jsonl` by round (the last record wins), in round order."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    by_round = {}
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line being written
+        if isinstance(record, dict) and "round" in record:
+            by_round[record["round"]] = record
+    return [by_round[r] for r in sorted(by_round)]
+
+
+def worker_error(log_dir):
+    """The first `Error:` line of any worker log (a worker that stopped, e.g. on NaN weights), or None."""
+    for log in sorted(Path(log_dir).glob("*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith("Error:"):
+                return f"{log.stem}: {line}"
+    return None
+
+
+def stop(process):
+    """Terminate the process group the run leads (server and workers), then kill what is left."""
+    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def watch(process, run_dir, stall_seconds, first_round_seconds=None):
+    """Wait for `ntk run` to end; stop it when a worker fails or no round completes for `stall_seconds`
+    (`first_round_seconds` until the first round, default the same). Returns "ok", or why it stopped or failed.
+    """
+    seen, last_progress = 0, time.monotonic()
+    while process.poll() is None:
+        time.sleep(0.5)
+        done = len(read_rounds(Path(run_dir) / "rounds.jsonl"))
+        if done > seen:
+            seen, last_progress = done, time.monotonic()
+        limit = stall_seconds if seen or first_round_seconds is None else first_round_seconds
+        error = worker_error(Path(run_dir) / "logs")
+        if error or time.monotonic() - last_progress > limit:
+            stop(process)
+            return f"stopped: {error}" if error else f"stalled: no round for {limit:.0f} s"
+    return "ok" if process.returncode == 0 else f"failed: ntk run exited with {process.returncode}"
+
+
+def run_ntk(bin_dir, config_path, run_dir, log_path, stall_seconds=90.0, first_round_seconds=None, measure_memory=True):
+    """Run `ntk run config_path` in its own process group, output to `log_path`; returns a status dict:
+    status ("ok" or why not), wall_seconds, and with /usr/bin/time present, peak_rss_mb: the largest
+    resident set of `ntk run` and its descendants (server and worker processes), one process's peak.
+    """
+    config_path, run_dir, log_path = Path(config_path), Path(run_dir), Path(log_path)
+    command = [str(Path(bin_dir) / "ntk"), "run", str(config_path)]
+    rss_path = log_path.with_suffix(".rss")
+    rss_path.unlink(missing_ok=True)
+    timed = measure_memory and shutil.which(TIME_BINARY) is not None
+    if timed:
+        command = [TIME_BINARY, "-f", "%M", "-o", str(rss_path)] + command
+    started = time.monotonic()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=config_path.parent,
+                                   start_new_session=True)
+        status = watch(process, run_dir, stall_seconds, first_round_seconds)
+    result = {"status": status, "wall_seconds": time.monotonic() - started}
+    if timed and rss_path.exists():
+        numbers = [line.strip() for line in rss_path.read_text().splitlines() if line.strip().isdigit()]
+        if numbers:
+            result["peak_rss_mb"] = int(numbers[-1]) / 1024  # %M is in KiB
+    return result
