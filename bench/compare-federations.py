@@ -153,8 +153,10 @@ class Runner:
         run_dir, config_path, status_path = directory / "run", directory / "config.yaml", directory / "status.json"
         text = federation_config(name, method, run_dir, fedrun.free_port(), loss=self.loss, **settings)
         if self.reuse and status_path.exists() and config_path.exists() and normalized(config_path.read_text()) == normalized(text):
-            print(f"  {name}: reusing {run_dir}", flush=True)
-            return fedrun.read_rounds(run_dir / "rounds.jsonl"), json.loads(status_path.read_text())
+            status = json.loads(status_path.read_text())
+            if status["status"] == "ok" or status["status"].startswith("stopped"):  # finished, or a worker's error
+                print(f"  {name}: reusing {run_dir}", flush=True)
+                return fedrun.read_rounds(run_dir / "rounds.jsonl"), status
         directory.mkdir(parents=True, exist_ok=True)
         for stale in [status_path, run_dir / "rounds.jsonl", run_dir / "checkpoint.json", *run_dir.glob("logs/*.log")]:
             stale.unlink(missing_ok=True)
@@ -805,7 +807,8 @@ def parse_args(argv):
     p.add_argument("--bin", type=Path, default=BIN_DIR, help="directory of ntk, ntk-server, ntk-worker (default .build/release)")
     p.add_argument("--stall-seconds", type=float, default=120, help="stop a run when no round completes for this long (default 120)")
     p.add_argument("--first-round-seconds", type=float, default=600, help="… before its first round (start-up; default 600)")
-    p.add_argument("--reuse", action="store_true", help="read finished runs with the same config instead of rerunning them")
+    p.add_argument("--reuse", action="store_true", help="read finished runs with the same config instead of rerunning them "
+                   "(those that failed or stalled are rerun)")
     args = p.parse_args(argv)
     unknown = [m for m in args.methods if m not in METHODS]
     if unknown:
