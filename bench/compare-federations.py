@@ -466,10 +466,9 @@ def write_plots(out, comparison):
     return written
 
 
-def write_outputs(out, saved):
+def write_outputs(out, saved, tuning_path):
     (out / "compare.json").write_text(json.dumps(saved, indent=1) + "\n")
     parts = [f"<!-- written by bench/compare-federations.py, {datetime.date.today().isoformat()} -->", ""]
-    tuning_path = out / "tuning.json"
     if tuning_path.exists():
         parts.append(tuning_markdown(json.loads(tuning_path.read_text())))
     if "compare" in saved:
@@ -836,7 +835,7 @@ def main(argv=None):
         saved["scale"] = scale(args, runner)
     else:
         saved["compare"] = compare(args, runner, saved.get("compare"))
-    write_outputs(args.out, saved)
+    write_outputs(args.out, saved, args.tuning)
     return 0
 
 
