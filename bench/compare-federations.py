@@ -220,6 +220,8 @@ def summarize(records, status):
         "best_accuracy": max(finite) if finite else None,
         "server_peak_memory_mb": max(memory) if memory else None,
         "peak_rss_mb": status.get("peak_rss_mb"),
+        "workers_peak_mb_total": status.get("workers_peak_mb_total"),
+        "worker_peak_mb_largest": status.get("worker_peak_mb_largest"),
         "wall_seconds": status.get("wall_seconds"),
         "curve": {"round": [r.get("round", i + 1) for i, r in enumerate(records)],
                   "accuracy": [None if math.isnan(a) else a for a in accuracy],
@@ -423,12 +425,15 @@ def scale_markdown(scale):
                      fmt(max(p["seconds"]) if p["seconds"] else None, ".2f"), fmt(mean_or_none(p["mb_up"]), ".2f"),
                      fmt(mean_or_none(p["mb_down"]), ".2f"),
                      fmt(mean_or_none([x for x in p["sampled"] if x is not None]), ".0f"),
-                     fmt(max(memory) if memory else None, ".0f", "not recorded"), fmt(s["peak_rss_mb"], ".0f"),
-                     pct(s["final_accuracy"]), s["status"]])
+                     fmt(max(memory) if memory else None, ".0f", "not recorded"),
+                     fmt(s.get("workers_peak_mb_total"), ".0f", "not reported"), fmt(s.get("worker_peak_mb_largest"), ".0f", "—"),
+                     fmt(s["peak_rss_mb"], ".0f"), pct(s["final_accuracy"]), s["status"]])
     parts += [md_table(["method", "rounds", "s/round (mean)", "s/round (max)", "MB up/round", "MB down/round", "sampled/round",
-                        "server peak MB (rounds.jsonl)", "largest process peak RSS MB", "final acc", "status"], rows), "",
-              "Server peak: the largest `peakMemoryMB` of the rounds (absent from older servers); largest process: "
-              "/usr/bin/time's maximum resident set over `ntk run` and its server and worker processes.", ""]
+                        "server peak MB", "worker processes peak MB (sum)", "largest worker process MB",
+                        "largest process peak RSS MB (/usr/bin/time)", "final acc", "status"], rows), "",
+              "Server peak: the largest `peakMemoryMB` of the rounds; worker processes: `ntk run`'s closing "
+              "\"peak memory\" line (sum of the processes' peaks, and the largest); the last column: /usr/bin/time's "
+              "maximum resident set over `ntk run` and every process it started (one process's peak).", ""]
     for r in scale["runs"]:
         p = r["summary"]["per_round"]
         rows = [[i + 1, fmt(p["seconds"][i], ".2f"), fmt(p["mb_up"][i], ".2f"), fmt(p["mb_down"][i], ".2f"),
@@ -623,6 +628,7 @@ with open(out / "rounds.jsonl", "w") as f:
         f.write(json.dumps(record, sort_keys=True) + "\n")
         if stop is not None and acc >= stop:
             break
+print("peak memory: server 150 MB; worker processes 600 MB together, largest 160 MB (client-process-3)")
 '''
 
 GOLDEN_CONFIG = """# bench/compare-federations.py: FedProx, 20 clients (dirichlet-equal alpha 0.1), 5 per round, seed 2
@@ -745,6 +751,8 @@ def selftest(args):
     check([r["method"] for r in s["runs"]] == ["ntk", "fedavg"] and all(r["summary"]["rounds_done"] == 5 for r in s["runs"]),
           "scale: ntk and fedavg, 5 rounds each (no early stop)")
     check(all(x == 21 for x in s["runs"][0]["summary"]["per_round"]["sampled"]), "scale: 21 sampled per round")
+    check(s["runs"][0]["summary"]["workers_peak_mb_total"] == 600 and s["runs"][0]["summary"]["worker_peak_mb_largest"] == 160,
+          "scale: the worker processes' peak memory from ntk run's summary line")
     check("compare" in saved and "### Scale: 300 clients" in (out / "compare.md").read_text(), "scale kept the comparison")
     # --reuse reads finished runs instead of rerunning them.
     before = (out / "ntk-a0.1-s0" / "run" / "rounds.jsonl").stat().st_mtime_ns

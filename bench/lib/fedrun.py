@@ -7,6 +7,7 @@ completes for a while) and stopping its process group.
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -99,8 +100,25 @@ def run_ntk(bin_dir, config_path, run_dir, log_path, stall_seconds=90.0, first_r
                                    start_new_session=True)
         status = watch(process, run_dir, stall_seconds, first_round_seconds)
     result = {"status": status, "wall_seconds": time.monotonic() - started}
+    result.update(peak_memory_summary(log_path))
     if timed and rss_path.exists():
         numbers = [line.strip() for line in rss_path.read_text().splitlines() if line.strip().isdigit()]
         if numbers:
             result["peak_rss_mb"] = int(numbers[-1]) / 1024  # %M is in KiB
     return result
+
+
+def peak_memory_summary(log_path):
+    """What `ntk run`'s closing line "peak memory: server S MB; worker processes W MB together, largest L MB (P)"
+    says, as {server_peak_mb, workers_peak_mb_total, worker_peak_mb_largest}; {} when the log has no such line."""
+    log_path = Path(log_path)
+    if not log_path.exists():
+        return {}
+    found = {}
+    for line in log_path.read_text(errors="replace").splitlines():
+        m = re.search(r"peak memory: server ([0-9.]+) MB; worker processes ([0-9.]+) MB together(?:, largest ([0-9.]+) MB)?", line)
+        if m:
+            found = {"server_peak_mb": float(m.group(1)), "workers_peak_mb_total": float(m.group(2))}
+            if m.group(3):
+                found["worker_peak_mb_largest"] = float(m.group(3))
+    return found
