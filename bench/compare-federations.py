@@ -458,7 +458,8 @@ def write_plots(out, comparison):
                 continue
             curve = run["summary"]["curve"]
             acc = [None if a is None else 100 * a for a in curve["accuracy"]]
-            style = {"name": LABELS[method], "color": svgplot.PALETTE[i], "dashed": method in BASELINES}
+            name = LABELS[method] + ("" if curve["round"] else " (no rounds)")
+            style = {"name": name, "color": svgplot.PALETTE[i], "dashed": method in BASELINES}
             series_round.append({**style, "points": list(zip(curve["round"], acc))})
             series_mb.append({**style, "points": list(zip(curve["mb_total"], acc))})
         rules = [(100 * t, pct(t)) for t in TARGETS]
