@@ -41,20 +41,49 @@ func temporaryDirectory() -> URL {
 
 /// Runs a closure on its own thread; `join` waits for it and rethrows its error.
 final class Background: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
+    private let condition = NSCondition()
+    private var finished = false
     private var error: Error?
     init(_ body: @escaping () throws -> Void) {
         let t = Thread { [self] in
-            do { try body() } catch { self.error = error }
-            done.signal()
+            var failure: Error?
+            do { try body() } catch { failure = error }
+            condition.lock()
+            error = failure
+            finished = true
+            condition.broadcast()
+            condition.unlock()
         }
         t.stackSize = 8 << 20
         t.start()
     }
-    func join(timeout: Double = 120) throws {
-        guard done.wait(timeout: .now() + timeout) == .success else { throw CancellationError() }
-        if let error { throw error }
+
+    /// The error the closure threw, once it has finished; `nil` while it runs or after it returned.
+    var failure: Error? {
+        condition.lock()
+        defer { condition.unlock() }
+        return error
     }
+
+    /// Waits at most `timeout` seconds for the closure to finish; whether it did.
+    func wait(timeout: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while !finished { if !condition.wait(until: deadline) { break } }
+        return finished
+    }
+
+    func join(timeout: Double = 120) throws {
+        guard wait(timeout: timeout) else { throw CancellationError() }
+        if let failure { throw failure }
+    }
+}
+
+/// A federation run in this process that did not finish.
+struct FederationHang: Error, CustomStringConvertible {
+    let seconds: Double
+    var description: String { "the in-process federation did not finish within \(seconds) s (server closed)" }
 }
 
 let quietLogger: Logger = {
@@ -63,13 +92,30 @@ let quietLogger: Logger = {
     return l
 }()
 
-/// Runs a whole federation in this process over the in-process hub, each worker on its own thread.
-func runInProcess(_ config: RunConfiguration) throws -> (server: FederatedServer, workers: [FederatedWorker]) {
+/// Runs a whole federation in this process over the in-process hub, the server and each worker on its own thread.
+///
+/// A worker that fails (its `run` throws, e.g. local training that diverged) fails the call with its error at
+/// once: the server would wait for it to register again — right for a deployment, where a crashed worker is
+/// restarted, but in a test nobody restarts it, and the test would hang. The endpoints are closed to stop the
+/// other threads, as they are when the whole run takes longer than `timeout` seconds.
+func runInProcess(_ config: RunConfiguration, timeout: Double = 600) throws -> (server: FederatedServer, workers: [FederatedWorker]) {
     let hub = InProcessHub()
-    let server = try FederatedServer(config: config, transport: hub.bindServer(), logger: quietLogger)
-    let workers = try config.workers.map { try FederatedWorker(settings: $0, transport: hub.connectWorker($0.name), logger: quietLogger) }
+    let serverTransport = try hub.bindServer()
+    let server = try FederatedServer(config: config, transport: serverTransport, logger: quietLogger)
+    let transports = config.workers.map { hub.connectWorker($0.name) }
+    let workers = try zip(config.workers, transports).map { try FederatedWorker(settings: $0, transport: $1, logger: quietLogger) }
     let threads = workers.map { w in Background { try w.run() } }
-    try server.run()
+    let serverThread = Background { try server.run() }
+    let deadline = Date(timeIntervalSinceNow: timeout)
+    while !serverThread.wait(timeout: 0.05) {
+        let failure = threads.lazy.compactMap(\.failure).first
+        guard failure != nil || Date() > deadline else { continue }
+        serverTransport.close()
+        for t in transports { t.close() }
+        _ = serverThread.wait(timeout: 60)
+        throw failure ?? FederationHang(seconds: timeout)
+    }
+    try serverThread.join()
     for t in threads { try t.join() }
     return (server, workers)
 }
