@@ -131,8 +131,8 @@ public struct RunConfiguration: Sendable {
     public var timeCandidates: [Double]
     public var timeSelection: TimeSelection
     public var refresh: RefreshSchedule
-    /// `nil`: the NTK method. Set: FedAvg with this local training on every worker (same network,
-    /// data, transport and metrics), for comparison.
+    /// `nil`: the NTK method. Set: a baseline — FedAvg, FedProx or SCAFFOLD — with this local training on every
+    /// worker (same network, data, transport and metrics), for comparison.
     public var localTraining: LocalTraining?
     public var server: ServerSettings
     public var workers: [WorkerSettings]
@@ -218,21 +218,7 @@ public struct RunConfiguration: Sendable {
             }
             try r.rejectUnknownKeys()
         }
-        var localTraining: LocalTraining?
-        switch try training.string("strategy") ?? "ntk" {
-        case "ntk":
-            if training.has("fedavg") { throw training.error("fedavg", "a fedavg section needs strategy: fedavg") }
-        case "fedavg":
-            let f = try training.section("fedavg") ?? ConfigReader(file: file, path: "training.fedavg", node: .mapping(.init([])))
-            let lt = LocalTraining(epochs: try f.int("local_epochs") ?? 5, learningRate: try f.double("learning_rate") ?? 10,
-                                   batchSize: try f.int("batch_size") ?? 32, seed: UInt64(max(0, try f.int("seed") ?? 0)))
-            guard lt.epochs >= 1 else { throw f.error("local_epochs", "must be ≥ 1") }
-            guard lt.learningRate > 0 else { throw f.error("learning_rate", "must be > 0") }
-            guard lt.batchSize >= 1 else { throw f.error("batch_size", "must be ≥ 1") }
-            try f.rejectUnknownKeys()
-            localTraining = lt
-        case let other: throw training.error("strategy", "\"\(other)\" is not one of: ntk, fedavg")
-        }
+        let localTraining = try parseStrategy(training, file: file)
         try training.rejectUnknownKeys()
 
         let serverNode = try root.requiredSection("server")

@@ -53,7 +53,7 @@ public enum ReportFigures {
     /// Seconds per phase in each round of one run, stacked; what the recorded phases leave of the round's
     /// wall time is shown as "other", so that a bar's height is the round's duration.
     public static func phases(_ run: RunHistory) -> StackedBarChart {
-        let phases = run.strategy == .fedAvg ? fedAvgPhases : ntkPhases
+        let phases = run.strategy.isBaseline ? fedAvgPhases : ntkPhases
         var components = phases.enumerated().map { index, phase in
             StackedBarChart.Component(name: phase.name, color: phaseColors[index % phaseColors.count],
                                       values: run.records.map { max(0, phase.seconds($0.seconds)) })

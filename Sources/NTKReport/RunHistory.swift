@@ -3,10 +3,15 @@ import NTKServer
 
 /// A run directory's rounds as `rounds.jsonl` recorded them, with the running totals the report plots.
 public struct RunHistory: Sendable {
-    /// How the run trained: the NTK method or the FedAvg baseline.
+    /// How the run trained: the NTK method or a baseline (FedAvg, FedProx, SCAFFOLD).
     public enum Strategy: String, Sendable {
         case ntk = "NTK"
         case fedAvg = "FedAvg"
+        case fedProx = "FedProx"
+        case scaffold = "SCAFFOLD"
+
+        /// The baselines train locally and compute no kernel (no spectrum, no solve phase).
+        public var isBaseline: Bool { self != .ntk }
     }
 
     /// The run directory's name, e.g. `digits-noniid`.
@@ -51,8 +56,15 @@ public struct RunHistory: Sendable {
         return records
     }
 
-    /// FedAvg when the server recorded its rounds as `fedavg`, NTK otherwise.
-    public var strategy: Strategy { records.contains { $0.solver == "fedavg" } ? .fedAvg : .ntk }
+    /// The baseline the server recorded in the rounds' `solver` (`fedavg`, `fedprox (μ = …)`, `scaffold`), NTK otherwise.
+    public var strategy: Strategy {
+        for record in records {
+            if record.solver == "fedavg" { return .fedAvg }
+            if record.solver.hasPrefix("fedprox") { return .fedProx }
+            if record.solver == "scaffold" { return .scaffold }
+        }
+        return .ntk
+    }
 
     /// `digits-noniid (NTK)`: how charts and tables name the run.
     public var label: String { "\(name) (\(strategy.rawValue))" }

@@ -1,4 +1,5 @@
 import Foundation
+import NTKConfig
 import NTKCore
 import NTKWire
 
@@ -21,6 +22,8 @@ public struct Checkpoint: Codable, Sendable {
     public var featureStandardization: FeatureStandardization? = nil
     /// The round's line of `rounds.jsonl`, written again on resume if the server died before appending it.
     public var record: RoundRecord? = nil
+    /// SCAFFOLD: the server's control variate c after `round` (`[P]`); absent in other runs.
+    public var serverControl: [Float]? = nil
 
     public init(round: Int, runID: String, configHash: String, refresh: RefreshPlanner, parameters: [Float], model: ModelArchitecture) {
         self.round = round
@@ -51,6 +54,15 @@ public struct Checkpoint: Codable, Sendable {
             }
             return theta
         }
+    }
+
+    /// SCAFFOLD's c for `config` (`nil` when the run is not SCAFFOLD), checked: P finite values.
+    public func serverControl(for config: RunConfiguration) throws -> ControlVariate? {
+        guard config.localTraining?.resolvedMethod == .scaffold else { return nil }
+        guard let c = serverControl, c.count == config.model.parameterCount, c.allSatisfy(\.isFinite) else {
+            throw ServerError.incompatibleCheckpoint("the checkpoint of a SCAFFOLD run must carry the server's control variate c (\(config.model.parameterCount) finite values)")
+        }
+        return ControlVariate(values: c)
     }
 
     /// θ shaped for `architecture`.

@@ -29,6 +29,8 @@ public final class FederatedServer {
     var evaluationSet: DataSource.Samples?
     /// The pooled feature standardization (`standardize: federated`), fixed before round 1 and checkpointed.
     public internal(set) var featureStandardization: FeatureStandardization?
+    /// SCAFFOLD: the server's control variate c (`[P]`, zeros before round 1, checkpointed); `nil` in other runs.
+    public internal(set) var serverControl: ControlVariate?
     var standardizesFromPooledStatistics: Bool { config.workers.first?.data.standardization == .federated }
     let roundLog: RoundLog
     /// Records of the rounds this process ran.
@@ -64,6 +66,7 @@ public final class FederatedServer {
             parameters = try checkpoint.parameters(for: config.model)
             planner = checkpoint.refresh
             firstRound = checkpoint.round + 1
+            serverControl = try checkpoint.serverControl(for: config)
             if let standardization = checkpoint.featureStandardization { try standardize(with: standardization) }
             let logged = try roundLog.truncate(after: checkpoint.round)
             if let record = checkpoint.record, !logged.contains(record.round) { try roundLog.append(record) }
@@ -71,6 +74,7 @@ public final class FederatedServer {
         } else {
             parameters = try config.model.initialParameters(seed: config.seed)
             firstRound = 1
+            if config.localTraining?.resolvedMethod == .scaffold { serverControl = ControlVariate(zerosFor: config.model.parameterCount) }
             try roundLog.truncate(after: 0)
         }
     }
@@ -81,7 +85,11 @@ public final class FederatedServer {
         if standardizesFromPooledStatistics && featureStandardization == nil { try poolFeatureStatistics() }
         var lastRound = firstRound - 1
         for round in firstRound..<max(firstRound, config.rounds + 1) {
-            if config.localTraining == nil { try runRound(round) } else { try runFedAvgRound(round) }
+            switch config.localTraining?.resolvedMethod {
+            case nil: try runRound(round)
+            case .fedAvg, .fedProx: try runFedAvgRound(round)
+            case .scaffold: try runScaffoldRound(round)
+            }
             lastRound = round
             if let target = config.stopAtAccuracy, let accuracy = history.last?.testAccuracy, accuracy >= target {
                 log.info("round \(round): test accuracy \(accuracy) reached stop_at_accuracy \(target); ending the run")

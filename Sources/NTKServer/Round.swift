@@ -94,6 +94,7 @@ extension FederatedServer {
         var checkpoint = Checkpoint(round: round, runID: config.runID, configHash: config.hash, refresh: planner, parameters: parameters,
                                     model: config.model)
         checkpoint.featureStandardization = featureStandardization
+        checkpoint.serverControl = serverControl?.values
         // The round's rounds.jsonl line is appended after the checkpoint; the checkpoint carries it as well, so
         // that a server killed in between writes it when it resumes (without the checkpoint's own seconds).
         record.totalSeconds = (ContinuousClock.now - started).seconds

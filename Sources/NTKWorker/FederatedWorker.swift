@@ -37,6 +37,12 @@ public final class FederatedWorker {
     public var beforeUpload: ((Int) throws -> Void)?
     /// Shared by the clients of one process: heavy work runs one client at a time.
     private let lane: ComputeLane
+    /// Baseline runs: `‖y − θ_r‖/‖θ_r‖` of the last local training, how far it moved from the round's weights.
+    public internal(set) var lastLocalStep: Double?
+    /// SCAFFOLD: this client's control variate state (`LocalTrainingRound.swift`).
+    var scaffold: ScaffoldClientState?
+    /// SCAFFOLD: this client's control variate c_i (`[P]`; `nil` before its first SCAFFOLD round).
+    public var clientControl: ControlVariate? { scaffold?.control }
 
     /// A client; clients hosted by one process share its `tables` (files parsed once) and its `lane`.
     public init(settings: WorkerSettings, transport: WorkerTransport, logger: Logger? = nil,
@@ -195,10 +201,8 @@ public final class FederatedWorker {
             try send(EvaluationReport(heldOut: try lossSummary(model, theta, heldOut)), round: round)
         }
         if let local = welcome?.localTraining {
-            let trained = try LocalSGD.train(model, from: theta, inputs: shard.inputs, targets: shard.targets, settings: local,
-                                             loss: welcome?.loss ?? .mse, round: round, workerID: welcome?.workerID ?? 0)
-            try send(LocalUpdate(theta: trained, model: model, sampleCount: shard.inputs.rows,
-                                 loss: try lossSummary(model, trained, shard)), round: round)
+            try send(try localUpdate(local, model: model, start: start, theta: theta, round: round,
+                                     loss: welcome?.loss ?? .mse, workerID: welcome?.workerID ?? 0), round: round)
             return
         }
         guard start.body.refresh else { return }

@@ -66,7 +66,7 @@ struct SpectrumCommand: ParsableCommand {
             }
             rows = runs.flatMap(SpectrumTable.rows)
             for run in runs where SpectrumTable.rows(run).isEmpty {
-                log.warning("\(run.name): no refresh recorded a spectrum (\(run.strategy == .fedAvg ? "FedAvg computes no kernel" : "cross-entropy, or an old run"))")
+                log.warning("\(run.name): no refresh recorded a spectrum (\(run.strategy.isBaseline ? "\(run.strategy.rawValue) computes no kernel" : "cross-entropy, or an old run"))")
             }
         }
         print(json ? try SpectrumTable.json(rows) : SpectrumTable.text(rows))
@@ -76,7 +76,7 @@ struct SpectrumCommand: ParsableCommand {
     static func central(_ url: URL) throws -> SpectrumRow {
         let config: RunConfiguration
         do { config = try RunConfiguration.load(url) } catch { throw ValidationError("\(url.path): \(error)") }
-        guard config.localTraining == nil else { throw ValidationError("\(url.path) configures FedAvg, which computes no kernel") }
+        if let local = config.localTraining { throw ValidationError("\(url.path) configures the \(local.resolvedMethod.rawValue) baseline, which computes no kernel") }
         let federated = config.workers.first?.data.standardization == .federated
         // Federated standardization: pool the workers' raw statistics in configuration order, as the server does.
         let raw = try config.workers.map { try $0.data.load(scaling: federated ? FeatureScaling() : nil) }

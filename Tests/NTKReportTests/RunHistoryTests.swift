@@ -46,6 +46,17 @@ final class RunHistoryTests: XCTestCase {
         XCTAssertEqual(try RunHistory.load(dir).strategy, .fedAvg)
     }
 
+    func testFedProxAndScaffoldAreBaselinesLikeFedAvg() throws {
+        for (solver, strategy) in [("fedprox (μ = 0.01)", RunHistory.Strategy.fedProx), ("scaffold", .scaffold), ("fedavg", .fedAvg)] {
+            let dir = try RunFixtures.directory("baseline", text: RunFixtures.jsonl([RunFixtures.record(round: 1, accuracy: 0.8, solver: solver)]))
+            let run = try RunHistory.load(dir)
+            XCTAssertEqual(run.strategy, strategy, solver)
+            XCTAssertTrue(run.strategy.isBaseline, solver)
+            XCTAssertTrue(run.label.hasSuffix("(\(strategy.rawValue))"))
+        }
+        XCTAssertFalse(RunHistory.Strategy.ntk.isBaseline)
+    }
+
     func testMalformedLineNamesFileAndLine() throws {
         let good = RunFixtures.jsonl([RunFixtures.record(round: 1, accuracy: 0.9), RunFixtures.record(round: 2, accuracy: 0.91)])
         let dir = try RunFixtures.directory("broken", text: good + "{\"round\": 3, \"refreshed\": tru\n")

@@ -1,7 +1,7 @@
 import NTKCore
 
 /// Server → worker: round r begins at θ (arrays `W1, b1, …, WL, bL` for an MLP, one array `theta` for
-/// another network); what the worker must send back.
+/// another network; in a SCAFFOLD run then `c`, the server's control variate); what the worker must send back.
 public struct RoundStart: WirePayload {
     /// The instructions.
     public struct Body: Codable, Equatable, Sendable {
@@ -31,7 +31,9 @@ public struct RoundStart: WirePayload {
     public var body: Body
     /// `W1, b1, …, WL, bL`.
     public var parameters: [TypedArray]
-    public var arrays: [TypedArray] { parameters }
+    /// SCAFFOLD's server control variate c (array `c`, `[P]`); absent in every other run.
+    public var serverControlArray: TypedArray?
+    public var arrays: [TypedArray] { parameters + (serverControlArray.map { [$0] } ?? []) }
 
     /// A round start carrying θ (no copy of the weights).
     public init<S: BLASScalar & WireScalar>(parameters: MLPParameters<S>, refresh: Bool, evaluate: Bool,
@@ -55,10 +57,22 @@ public struct RoundStart: WirePayload {
         guard body.blockDType.isFloatingPoint else {
             throw WireError.invalidPayload("roundStart: block dtype \(body.blockDType.rawValue) is not one of f32, f64, f16, bf16")
         }
-        try RoundStart.checkParameterArrays(arrays)
-        if arrays[0].name == "W1" { try body.featureStandardization?.validate(dimension: arrays[0].shape[1]) }
+        let (theta, control) = try ControlVariateArray.split(ControlVariateArray.serverName, from: arrays)
+        try RoundStart.checkParameterArrays(theta)
+        if theta[0].name == "W1" { try body.featureStandardization?.validate(dimension: theta[0].shape[1]) }
         self.body = body
-        parameters = arrays
+        parameters = theta
+        serverControlArray = control
+    }
+
+    /// Attaches SCAFFOLD's server control variate c (`[P]`, no copy).
+    public mutating func attachServerControl(_ c: [Float]) {
+        serverControlArray = ControlVariateArray.make(ControlVariateArray.serverName, c)
+    }
+
+    /// SCAFFOLD's c, `[P]`, checked against the model's parameter count; `nil` when the round carries none.
+    public func serverControl(parameterCount: Int) throws -> [Float]? {
+        try serverControlArray.map { try ControlVariateArray.values($0, parameterCount: parameterCount) }
     }
 
     /// θ, checked against the architecture.

@@ -29,7 +29,7 @@ public struct Welcome: BodyOnlyPayload, Equatable {
     public var maxMessageBytes: Int
     /// The round the run is at (a rejoining worker learns where it is).
     public var currentRound: UInt64
-    /// Present in a FedAvg run: answer every `roundStart` with local SGD and a `localUpdate`.
+    /// Present in a baseline run (FedAvg, FedProx, SCAFFOLD): answer every `roundStart` with local SGD and a `localUpdate`.
     public var localTraining: LocalTraining?
 
     public init(workerID: UInt32, runName: String, architecture: MLPArchitecture, loss: LossFunction = .mse,
@@ -79,6 +79,7 @@ public struct Welcome: BodyOnlyPayload, Equatable {
             throw WireError.invalidPayload("welcome: need 0 < heartbeatIntervalSeconds < peerTimeoutSeconds")
         }
         guard maxMessageBytes >= 4096 else { throw WireError.invalidPayload("welcome: maxMessageBytes \(maxMessageBytes) < 4096") }
+        try localTraining?.validate()
     }
 
     /// The model, MLP, network or hypernetwork (`validate` guarantees exactly one is present).

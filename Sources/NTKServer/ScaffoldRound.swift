@@ -1,0 +1,60 @@
+import Foundation
+import NTKCore
+import NTKWire
+
+/// A SCAFFOLD round (Karimireddy et al. 2020, Algorithm 1 with option II), the second baseline after FedAvg:
+/// broadcast x and the server's control variate c; every client i runs K local steps
+/// `y ← y − η(g_i(y) − c_i + c)` and returns y and `Δc_i = c_i⁺ − c_i`; the server moves
+/// `x ← x + η_g · Σ_i m_i (y_i − x) / Σ_i m_i` (weighted by sample counts, as FedAvg) and
+/// `c ← c + (1/N) Σ_{i∈S} Δc_i` with N the number of clients of the run, so that `c = (1/N) Σ_i c_i` over all
+/// clients after every round (the clients that sat out keep their c_i).
+extension FederatedServer {
+    func runScaffoldRound(_ round: Int) throws {
+        guard let local = config.localTraining, local.resolvedMethod == .scaffold, let control = serverControl else {
+            preconditionFailure("runScaffoldRound needs strategy: scaffold and the server's control variate")
+        }
+        let started = ContinuousClock.now
+        var record = beginRound(round)
+        record.solver = local.solverName
+        let workers = participants(round, record: &record)
+        let P = config.model.parameterCount
+        var start = try RoundStart(theta: parameters, model: config.model, refresh: false, evaluate: true, candidatesFollow: false)
+        start.attachServerControl(control.values)
+        broadcast(start, to: workers, round: round)
+        var sum = [Float](repeating: 0, count: P)
+        var samples = 0
+        var loss = LossSummary(lossSum: 0, sampleCount: 0, correctCount: 0)
+        var nextControl = control
+        let clientWeight = 1 / Float(config.workers.count)
+        let localStarted = ContinuousClock.now
+        record.workers = try collect(.localUpdate, round: round, from: workers) { name, message in
+            // Everything is checked before anything is added: a refused update leaves no trace.
+            let update = try message.payload(LocalUpdate.self)
+            let y = try update.theta(model: config.model, as: Float.self)
+            guard let delta = try update.controlDelta(parameterCount: P) else {
+                throw WireError.invalidPayload("a SCAFFOLD localUpdate needs Δc_i (array deltaC); \(name) sent none")
+            }
+            sum.withUnsafeMutableBufferPointer { ps in
+                y.withUnsafeBufferPointer { py in Float.axpy(n: py.count, alpha: Float(update.body.sampleCount), x: py.baseAddress!, y: ps.baseAddress!) }
+            }
+            nextControl.add(delta, weight: clientWeight)
+            samples += update.body.sampleCount
+            loss.lossSum += update.body.loss.lossSum
+            loss.sampleCount += update.body.loss.sampleCount
+            loss.correctCount = (loss.correctCount ?? 0) + (update.body.loss.correctCount ?? 0)
+        }
+        record.seconds.blocks = (ContinuousClock.now - localStarted).seconds
+        guard samples > 0 else { throw ServerError.noBlocks("round \(round): no worker returned local weights") }
+        record.missingWorkers = workers.filter { !record.workers.contains($0) }
+        let mean = sum.map { $0 / Float(samples) }   // ȳ = Σ m_i y_i / Σ m_i, computed as FedAvg computes it
+        let eta = Float(local.globalLearningRate ?? 1)
+        // x + η_g(ȳ − x) with η_g = 1 is ȳ; taking ȳ itself keeps that round bit-identical to FedAvg's average.
+        parameters = eta == 1 ? mean : zip(parameters, mean).map { x, yBar in x + eta * (yBar - x) }
+        serverControl = nextControl
+        // The clients' losses are of their own local weights, before the server step.
+        record.trainLoss = loss.lossSum / Double(loss.sampleCount)
+        record.trainAccuracy = accuracy(correct: loss.correctCount, of: loss.sampleCount)
+        try evaluate(&record)
+        try finishRound(&record, started: started)
+    }
+}
