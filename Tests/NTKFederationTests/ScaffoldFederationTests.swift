@@ -37,6 +37,27 @@ final class ScaffoldFederationTests: XCTestCase {
         XCTAssertGreaterThan(server.history.last!.testAccuracy!, 0.6)
     }
 
+    /// Partial participation: 3 of 6 clients per round. The server divides by N = 6, all clients of the run, so c
+    /// stays the mean over all of them — the ones not drawn yet count with c_i = 0.
+    func testServerControlIsTheMeanOverAllClientsUnderPartialParticipation() throws {
+        let out = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let config = try digitsConfig(workers: 6, rounds: 3, extra: "  strategy: scaffold\n  scaffold: {\(local)}",
+                                      server: "  participation: {clients_per_round: 3, seed: 11}\n  min_workers: 2", output: out)
+        let (server, workers) = try runInProcess(config)
+        XCTAssertEqual(server.history.map { $0.sampled?.count }, [3, 3, 3])
+        XCTAssertEqual(server.history.map(\.workers), server.history.map { $0.sampled ?? [] })
+        let drawn = Set(server.history.flatMap { $0.sampled ?? [] })
+        XCTAssertEqual(workers.filter { $0.clientControl != nil }.map(\.settings.name).sorted(), drawn.sorted(), "only drawn clients hold a c_i")
+        let c = try XCTUnwrap(server.serverControl).values
+        var worst = 0.0
+        for j in 0..<c.count {
+            let mean = workers.reduce(0.0) { $0 + Double($1.clientControl?.values[j] ?? 0) } / Double(workers.count)
+            worst = max(worst, abs(Double(c[j]) - mean))
+        }
+        XCTAssertLessThan(worst, 1e-6)
+    }
+
     /// In round 1 every control variate is zero, so the local steps are FedAvg's, and with η_g = 1 so is x.
     func testFirstRoundWithZeroControlsIsFedAvg() throws {
         let scaffold = try run("  strategy: scaffold\n  scaffold: {\(local), global_learning_rate: 1}", workers: 2, rounds: 1).server
