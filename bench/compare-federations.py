@@ -45,6 +45,7 @@ import os
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -553,7 +554,7 @@ def compare(args, runner, previous=None):
     for alpha in args.alphas:
         for seed in args.seeds:
             for method in args.methods:
-                rounds = args.rounds_ntk if method in ("ntk", "ntk-fl") else args.rounds_baseline
+                rounds = args.rounds_ntk if method.startswith("ntk") else args.rounds_baseline
                 name = f"{method}-a{alpha:g}-s{seed}"
                 records, status = runner.run(name, method, alpha=alpha, seed=seed, rounds=rounds, local=local.get(method),
                                              clients=args.clients, per_round=args.per_round, processes=args.processes)
@@ -578,7 +579,26 @@ def compare(args, runner, previous=None):
                   "tuning_source": source, "rounds": {"ntk": args.rounds_ntk, "baseline": args.rounds_baseline},
                   "runs": runs, "aggregate": aggregate(runs, methods, alphas, seeds)}
     comparison["plots"] = write_plots(args.out, comparison)
+    comparison["reports"] = write_reports(args, comparison)
     return comparison
+
+
+def write_reports(args, comparison):
+    """Per α: `ntk report` over every method's seed-0 run (its overlaid accuracy-by-round and by-data charts)."""
+    written = []
+    seed = 0 if 0 in comparison["seeds"] else comparison["seeds"][0]
+    for alpha in comparison["alphas"]:
+        dirs = [args.out / f"{m}-a{alpha:g}-s{seed}" / "run" for m in comparison["methods"]]
+        dirs = [d for d in dirs if (d / "rounds.jsonl").exists()]
+        page = args.out / f"report-alpha{alpha:g}.html"
+        done = subprocess.run([str(args.bin / "ntk"), "report", *map(str, dirs), "--output", str(page), "--target", f"{TARGETS[-1]:g}",
+                               "--title", f"MNIST, {comparison['clients']} clients, {comparison['per_round']} per round, α = {alpha:g}, seed {seed}"],
+                              capture_output=True, text=True)
+        if done.returncode == 0:
+            written.append(str(page))
+        else:
+            print(f"ntk report for α = {alpha:g} failed: {done.stderr.strip()[-300:]}", flush=True)
+    return written
 
 
 def scale(args, runner):

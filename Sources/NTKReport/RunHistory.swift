@@ -14,7 +14,7 @@ public struct RunHistory: Sendable {
         public var isBaseline: Bool { self != .ntk }
     }
 
-    /// The run directory's name, e.g. `digits-noniid`.
+    /// The run's id (from its checkpoint), else the run directory's name, e.g. `digits-noniid`.
     public let name: String
     public let directory: URL
     /// The records in file order (by round; a resumed run has rewritten the rounds it repeated).
@@ -40,7 +40,9 @@ public struct RunHistory: Sendable {
         }
         let records = try decodeLines(text, file: file)
         guard !records.isEmpty else { throw RunHistoryError(file: file, line: nil, reason: "no rounds recorded yet") }
-        return RunHistory(name: directory.standardizedFileURL.lastPathComponent, directory: directory, records: records)
+        // The run's id when its checkpoint says it (benchmarks keep many runs in directories all called `run`).
+        let runID = (try? Checkpoint.read(from: directory.appendingPathComponent("checkpoint.json")))?.runID
+        return RunHistory(name: runID ?? directory.standardizedFileURL.lastPathComponent, directory: directory, records: records)
     }
 
     /// One `RoundRecord` per nonblank line of `text`.
