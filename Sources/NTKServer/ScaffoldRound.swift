@@ -21,9 +21,7 @@ extension FederatedServer {
         var start = try RoundStart(theta: parameters, model: config.model, refresh: false, evaluate: true, candidatesFollow: false)
         start.attachServerControl(control.values)
         broadcast(start, to: workers, round: round)
-        var sum = [Float](repeating: 0, count: P)
-        var samples = 0
-        var loss = LossSummary(lossSum: 0, sampleCount: 0, correctCount: 0)
+        var average = LocalUpdateAverage(parameterCount: P)
         var nextControl = control
         let clientWeight = 1 / Float(config.workers.count)
         let localStarted = ContinuousClock.now
@@ -34,27 +32,16 @@ extension FederatedServer {
             guard let delta = try update.controlDelta(parameterCount: P) else {
                 throw WireError.invalidPayload("a SCAFFOLD localUpdate needs Δc_i (array deltaC); \(name) sent none")
             }
-            sum.withUnsafeMutableBufferPointer { ps in
-                y.withUnsafeBufferPointer { py in Float.axpy(n: py.count, alpha: Float(update.body.sampleCount), x: py.baseAddress!, y: ps.baseAddress!) }
-            }
+            average.add(y, of: update)
             nextControl.add(delta, weight: clientWeight)
-            samples += update.body.sampleCount
-            loss.lossSum += update.body.loss.lossSum
-            loss.sampleCount += update.body.loss.sampleCount
-            loss.correctCount = (loss.correctCount ?? 0) + (update.body.loss.correctCount ?? 0)
         }
         record.seconds.blocks = (ContinuousClock.now - localStarted).seconds
-        guard samples > 0 else { throw ServerError.noBlocks("round \(round): no worker returned local weights") }
-        record.missingWorkers = workers.filter { !record.workers.contains($0) }
-        let mean = sum.map { $0 / Float(samples) }   // ȳ = Σ m_i y_i / Σ m_i, computed as FedAvg computes it
+        guard average.samples > 0 else { throw ServerError.noBlocks("round \(round): no worker returned local weights") }
+        let mean = average.mean   // ȳ, computed as FedAvg computes it
         let eta = Float(local.globalLearningRate ?? 1)
         // x + η_g(ȳ − x) with η_g = 1 is ȳ; taking ȳ itself keeps that round bit-identical to FedAvg's average.
         parameters = eta == 1 ? mean : zip(parameters, mean).map { x, yBar in x + eta * (yBar - x) }
         serverControl = nextControl
-        // The clients' losses are of their own local weights, before the server step.
-        record.trainLoss = loss.lossSum / Double(loss.sampleCount)
-        record.trainAccuracy = accuracy(correct: loss.correctCount, of: loss.sampleCount)
-        try evaluate(&record)
-        try finishRound(&record, started: started)
+        try finishLocalRound(average, participants: workers, record: &record, started: started)
     }
 }
