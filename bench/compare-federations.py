@@ -41,7 +41,6 @@ import argparse
 import datetime
 import json
 import math
-import os
 import re
 import shutil
 import statistics
@@ -477,18 +476,12 @@ def write_plots(out, comparison):
 
 
 def write_outputs(out, saved, tuning_path):
-    (out / "compare.json").write_text(json.dumps(saved, indent=1) + "\n")
-    parts = [f"<!-- written by bench/compare-federations.py, {datetime.date.today().isoformat()} -->", ""]
-    if tuning_path.exists():
-        parts.append(tuning_markdown(json.loads(tuning_path.read_text())))
+    sections = [tuning_markdown(json.loads(tuning_path.read_text()))] if tuning_path.exists() else []
     if "compare" in saved:
-        parts.append(compare_markdown(saved["compare"]))
+        sections.append(compare_markdown(saved["compare"]))
     if "scale" in saved:
-        parts.append(scale_markdown(saved["scale"]))
-    text = "\n".join(parts)
-    (out / "compare.md").write_text(text)
-    print("\n" + text)
-    print(f"written: {out / 'compare.md'}, {out / 'compare.json'}")
+        sections.append(scale_markdown(saved["scale"]))
+    fedrun.write_results(out, saved, sections, "bench/compare-federations.py")
 
 
 # ----------------------------------------------------------------------------------------------

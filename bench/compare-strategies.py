@@ -26,7 +26,6 @@ time. Python 3 standard library only.
 """
 
 import argparse
-import datetime
 import json
 import math
 import re
@@ -38,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench" / "lib"))
-from fedrun import free_port, read_rounds, watch  # noqa: E402  (shared with compare-federations.py)
+from fedrun import free_port, read_rounds, watch, write_results  # noqa: E402  (shared with compare-federations.py)
 NTK_CONFIG = ROOT / "configs" / "digits-noniid.yaml"
 FEDAVG_CONFIG = ROOT / "configs" / "digits-noniid-fedavg.yaml"
 BIN_DIR = ROOT / ".build" / "release"
@@ -349,16 +348,10 @@ def compare_markdown(comparison):
 
 def write_outputs(out, saved):
     """Write compare.json and compare.md (every step present in `saved`)."""
-    (out / "compare.json").write_text(json.dumps(saved, indent=1) + "\n")
-    parts = [f"<!-- written by bench/compare-strategies.py, {datetime.date.today().isoformat()} -->", ""]
-    if "tune" in saved:
-        parts.append(tune_markdown(saved["tune"]))
+    sections = [tune_markdown(saved["tune"])] if "tune" in saved else []
     if "compare" in saved:
-        parts.append(compare_markdown(saved["compare"]))
-    text = "\n".join(parts)
-    (out / "compare.md").write_text(text)
-    print("\n" + text)
-    print(f"written: {out / 'compare.md'}, {out / 'compare.json'}")
+        sections.append(compare_markdown(saved["compare"]))
+    write_results(out, saved, sections, "bench/compare-strategies.py")
 
 
 # ----------------------------------------------------------------------------------------------

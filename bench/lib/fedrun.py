@@ -122,3 +122,14 @@ def peak_memory_summary(log_path):
             if m.group(3):
                 found["worker_peak_mb_largest"] = float(m.group(3))
     return found
+
+
+def write_results(out, saved, sections, script):
+    """OUT/compare.json (everything in `saved`) and OUT/compare.md (the markdown `sections`, headed by the
+    writing script and date); the markdown is printed too."""
+    import datetime
+    (out / "compare.json").write_text(json.dumps(saved, indent=1) + "\n")
+    text = "\n".join([f"<!-- written by {script}, {datetime.date.today().isoformat()} -->", "", *sections])
+    (out / "compare.md").write_text(text)
+    print("\n" + text)
+    print(f"written: {out / 'compare.md'}, {out / 'compare.json'}")
