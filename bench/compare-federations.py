@@ -60,9 +60,9 @@ FEATURE_SCALE = "0.00392156862745098"   # 1/255, as configs/mnist-noniid.yaml
 WIDTHS = [784, 100, 10]
 MB = 1e6
 
-METHODS = ["ntk", "ntk-f16", "ntk-fl", "fedavg", "fedprox", "scaffold"]
+METHODS = ["ntk", "ntk-f16", "ntk-lean", "ntk-fl", "fedavg", "fedprox", "scaffold"]
 BASELINES = ["fedavg", "fedprox", "scaffold"]
-LABELS = {"ntk": "NTK (exact, mse)", "ntk-f16": "NTK, f16 blocks", "ntk-fl": "NTK-FL preset", "fedavg": "FedAvg", "fedprox": "FedProx",
+LABELS = {"ntk": "NTK (exact, mse)", "ntk-f16": "NTK, f16 blocks", "ntk-lean": "NTK, f16, t by lin. loss", "ntk-fl": "NTK-FL preset", "fedavg": "FedAvg", "fedprox": "FedProx",
           "scaffold": "SCAFFOLD"}
 ALPHAS = [0.1, 0.5]
 TARGETS = [0.85, 0.90]
@@ -94,6 +94,9 @@ def training_lines(method, seed, local, loss):
     """The `training:` section's lines (two-space indented) of a method."""
     if method in ("ntk", "ntk-f16"):
         return ["loss: mse", "kernel: exact"]
+    if method == "ntk-lean":
+        # t by the linearized model's loss: no candidate weights travel for the time search (one, for metrics).
+        return ["loss: mse", "kernel: exact", "time: {selection: linearized-loss}"]
     if method == "ntk-fl":
         return ["preset: ntk-fl"]
     if method not in BASELINES:
@@ -125,7 +128,7 @@ def federation_config(name, method, run_dir, port, *, alpha, seed, rounds, local
               f"  participation: {flow({'clients_per_round': per_round, 'seed': seed})}",
               "  round_deadline_seconds: 600"]
     # Our default with the blocks' factors in half precision (half the upload; Gram within 5e-5 of f32's).
-    lines += ["  block_dtype: f16"] if method == "ntk-f16" else []
+    lines += ["  block_dtype: f16"] if method in ("ntk-f16", "ntk-lean") else []
     lines += [
               f"  evaluation: {flow({**common, 'split': 'test'})}", "",
               "clients:", f"  count: {clients}", "  name_prefix: client-", f"  processes: {processes}",
