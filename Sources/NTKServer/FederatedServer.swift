@@ -179,6 +179,14 @@ public final class FederatedServer {
                 heldOutReports[worker.name] = report.heldOut
             }
             return true
+        case .localUpdate where message.header.round < UInt64(max(round, 0)) && serverControl != nil:
+            // A SCAFFOLD update that missed its round: its weights are stale, but the client has already moved
+            // its c_i, so its Δc_i still enters c (c stays the mean of all c_i).
+            guard let worker = registry.worker(for: peer) else { return false }
+            applyLateControlDelta(message, from: worker.name)
+            mailbox.reject(peer, .wrongRound, "localUpdate for round \(message.header.round), the current round is \(round): weights dropped, Δc_i applied to c",
+                           type: .localUpdate, round: message.header.round)
+            return true
         default:
             guard registry.worker(for: peer) != nil else {
                 mailbox.reject(peer, .unregistered, "unknown peer: register first", type: message.type, round: message.header.round)

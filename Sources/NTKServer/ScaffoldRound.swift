@@ -22,7 +22,8 @@ extension FederatedServer {
         start.attachServerControl(control.values)
         broadcast(start, to: workers, round: round)
         var average = LocalUpdateAverage(parameterCount: P)
-        var nextControl = control
+        // The round's (1/N) Σ Δc_i, added to c at the end: late updates of earlier rounds may add to c meanwhile.
+        var roundDelta = ControlVariate(zerosFor: P)
         let clientWeight = 1 / Float(config.workers.count)
         let localStarted = ContinuousClock.now
         record.workers = try collect(.localUpdate, round: round, from: workers) { name, message in
@@ -33,7 +34,7 @@ extension FederatedServer {
                 throw WireError.invalidPayload("a SCAFFOLD localUpdate needs Δc_i (array deltaC); \(name) sent none")
             }
             average.add(y, of: update)
-            nextControl.add(delta, weight: clientWeight)
+            roundDelta.add(delta, weight: clientWeight)
         }
         record.seconds.blocks = (ContinuousClock.now - localStarted).seconds
         guard average.samples > 0 else { throw ServerError.noBlocks("round \(round): no worker returned local weights") }
@@ -41,7 +42,19 @@ extension FederatedServer {
         let eta = Float(local.globalLearningRate ?? 1)
         // x + η_g(ȳ − x) with η_g = 1 is ȳ; taking ȳ itself keeps that round bit-identical to FedAvg's average.
         parameters = eta == 1 ? mean : zip(parameters, mean).map { x, yBar in x + eta * (yBar - x) }
-        serverControl = nextControl
+        serverControl?.add(roundDelta.values, weight: 1)
         try finishLocalRound(average, participants: workers, record: &record, started: started)
+    }
+
+    /// The Δc_i of a SCAFFOLD update that arrived after its round, added to c with weight 1/N (as in the round).
+    func applyLateControlDelta(_ message: Message, from client: String) {
+        do {
+            let update = try message.payload(LocalUpdate.self)
+            guard let delta = try update.controlDelta(parameterCount: config.model.parameterCount) else { return }
+            serverControl?.add(delta, weight: 1 / Float(config.workers.count))
+            log.warning("\(client): localUpdate for round \(message.header.round) came late; its Δc_i entered c, its weights did not")
+        } catch {
+            log.warning("\(client): late localUpdate refused: \(error)")
+        }
     }
 }

@@ -33,7 +33,7 @@ public final class FederatedWorker {
     private let reassembler = Reassembler<Int>()
     /// Rounds whose block this worker sent (for tests and logs).
     public private(set) var blocksSent = 0
-    /// Test hook: called with the round number before a block is uploaded (fault-injection tests).
+    /// Test hook: called with the round number before a block or local update is uploaded (fault-injection tests).
     public var beforeUpload: ((Int) throws -> Void)?
     /// Shared by the clients of one process: heavy work runs one client at a time.
     private let lane: ComputeLane
@@ -201,8 +201,10 @@ public final class FederatedWorker {
             try send(EvaluationReport(heldOut: try lossSummary(model, theta, heldOut)), round: round)
         }
         if let local = welcome?.localTraining {
-            try send(try localUpdate(local, model: model, start: start, theta: theta, round: round,
-                                     loss: welcome?.loss ?? .mse, workerID: welcome?.workerID ?? 0), round: round)
+            let update = try localUpdate(local, model: model, start: start, theta: theta, round: round,
+                                         loss: welcome?.loss ?? .mse, workerID: welcome?.workerID ?? 0)
+            try beforeUpload?(Int(round))
+            try send(update, round: round)
             return
         }
         guard start.body.refresh else { return }

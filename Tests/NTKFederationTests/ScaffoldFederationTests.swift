@@ -37,6 +37,32 @@ final class ScaffoldFederationTests: XCTestCase {
         XCTAssertGreaterThan(server.history.last!.testAccuracy!, 0.6)
     }
 
+    /// A client whose update misses the round deadline has already moved its c_i: the server drops the stale
+    /// weights but adds its Δc_i to c when the update arrives, so c stays the mean of all c_i.
+    func testLateClientsControlDeltaStillEntersTheServerControl() throws {
+        let out = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        var config = try digitsConfig(workers: 4, rounds: 4, extra: "  strategy: scaffold\n  scaffold: {\(local)}", output: out)
+        config.server.roundDeadline = 1.5
+        config.server.minWorkers = 2
+        let hub = InProcessHub()
+        let server = try FederatedServer(config: config, transport: hub.bindServer(), logger: quietLogger)
+        let workers = try config.workers.map { try FederatedWorker(settings: $0, transport: hub.connectWorker($0.name), logger: quietLogger) }
+        workers[2].beforeUpload = { round in if round == 1 { usleep(2_500_000) } }
+        let threads = workers.map { w in Background { try w.run() } }
+        try server.run()
+        for t in threads { try t.join() }
+        XCTAssertEqual(server.history[0].missingWorkers, ["w2"], "w2's first update must miss the deadline for this test to mean anything")
+        let c = try XCTUnwrap(server.serverControl).values
+        let clients = try workers.map { try XCTUnwrap($0.clientControl).values }
+        var worst = 0.0
+        for j in 0..<c.count {
+            let mean = clients.reduce(0.0) { $0 + Double($1[j]) } / Double(clients.count)
+            worst = max(worst, abs(Double(c[j]) - mean))
+        }
+        XCTAssertLessThan(worst, 1e-6, "c drifted from the mean of the clients' c_i")
+    }
+
     /// Partial participation: 3 of 6 clients per round. The server divides by N = 6, all clients of the run, so c
     /// stays the mean over all of them — the ones not drawn yet count with c_i = 0.
     func testServerControlIsTheMeanOverAllClientsUnderPartialParticipation() throws {
