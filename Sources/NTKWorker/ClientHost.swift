@@ -31,7 +31,7 @@ public final class ClientHost {
                 defer { group.leave() }
                 do { try client.run() } catch { failures.record(client.settings.name, error) }
             }
-            thread.stackSize = 1 << 20
+            thread.stackSize = 8 << 20   // reserved address space, not resident memory: as much as the main thread has
             thread.start()
         }
         group.wait()
