@@ -67,6 +67,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var blockDType: DType = .f32
     /// Candidate weights for the time search: f32 weights, or (default) steps from the round's weights in f16/bf16.
     public var candidateDType: DType = .f16
+    /// Keep each client's inputs `X0` from its first factored block, so that later blocks leave them out.
+    public var keepInputs = true
     public var curve: CurveSettings? = nil
     /// Partial participation: how many clients each round samples; `nil`: every registered client, every round.
     public var participation: Participation? = nil
@@ -286,6 +288,7 @@ public struct RunConfiguration: Sendable {
         server.blockDType = try serverNode.choice("block_dtype") ?? .f32
         guard [.f32, .f16, .bf16].contains(server.blockDType) else { throw serverNode.error("block_dtype", "must be f32, f16 or bf16") }
         server.candidateDType = try serverNode.choice("candidate_dtype") ?? server.candidateDType
+        server.keepInputs = try serverNode.bool("keep_inputs") ?? true
         guard [.f32, .f16, .bf16].contains(server.candidateDType) else { throw serverNode.error("candidate_dtype", "must be f32, f16 or bf16") }
         if let c = try serverNode.section("curve") {
             guard let key = try c.string("secret_key") else { throw c.error(nil, "missing 'secret_key'") }

@@ -19,12 +19,13 @@ struct BlockIntake {
         self.spillDirectory = spillDirectory
     }
 
-    /// The block's Jacobian (checked against the architecture) and targets, Float32.
-    mutating func accept(_ block: Block) throws -> (jacobian: any JacobianOperator<Float>, targets: Matrix<Float>) {
+    /// The block's Jacobian (checked against the architecture) and targets, Float32; `keptInputs`: the sender's
+    /// `X0` from an earlier block, for a factored block that omits it.
+    mutating func accept(_ block: Block, keptInputs: Matrix<Float>? = nil) throws -> (jacobian: any JacobianOperator<Float>, targets: Matrix<Float>) {
         switch block.body.format {
         case .factored:
             guard let architecture = model.mlp else { throw WireError.invalidPayload("block: only an MLP's blocks travel factored; \(model) needs dense") }
-            let factored = try block.factoredJacobian(architecture: architecture, as: Float.self)
+            let factored = try block.factoredJacobian(architecture: architecture, as: Float.self, inputs: keptInputs)
             return (factored.jacobian, factored.targets)
         case .dense:
             let bytes = Double(block.body.sampleCount * block.body.outputCount * model.parameterCount * MemoryLayout<Float>.size)

@@ -39,6 +39,8 @@ public final class FederatedServer {
     var heldOutReports: [String: LossSummary] = [:]
     /// The RoundStart of the current round and its clients, re-sent to those of them that rejoin mid-round.
     var currentRoundStart: (round: Int, payload: RoundStart, clients: [String])?
+    /// Each client's inputs `X0` from its first factored block since it registered (`server.keep_inputs`).
+    var keptInputs: [String: Matrix<Float>] = [:]
     /// The round's `Candidates` once sent, re-sent too: a worker that rejoins while the server collects
     /// candidate losses would otherwise never answer (and the `wait` policy would wait forever).
     var currentCandidates: (round: Int, payload: Candidates)?
@@ -155,6 +157,8 @@ public final class FederatedServer {
                                       peerTimeoutSeconds: max(10, 10 * config.server.heartbeatInterval),
                                       maxMessageBytes: config.server.maxMessageBytes, currentRound: UInt64(max(round, 0)))
                 welcome.localTraining = config.localTraining
+                welcome.keepsInputs = config.server.keepInputs && config.server.blockFormat == .factored
+                keptInputs[worker.name] = nil   // a (re)registered client starts with full blocks again
                 try? mailbox.send(welcome, to: peer, workerID: worker.id, round: round)
                 // A worker that rejoins mid-round gets the round's instructions again.
                 if let current = currentRoundStart, current.clients.contains(worker.name) {

@@ -139,11 +139,13 @@ extension FederatedServer {
                                  spillDirectory: outputDirectory.appendingPathComponent("spill"))
         let arrived = try collect(.block, round: round, from: workers) { name, message in
             let block = try message.payload(Block.self)
-            let (jacobian, y) = try intake.accept(block)
+            let (jacobian, y) = try intake.accept(block, keptInputs: keptInputs[name])
             let announced = registry.workers[name]!.info.sampleCount
             guard jacobian.sampleCount == announced else {
                 throw WireError.invalidPayload("block has \(jacobian.sampleCount) samples, \(name) registered \(announced)")
             }
+            // A client's inputs never change in a run: kept once, its later blocks leave them out.
+            if config.server.keepInputs, let factored = jacobian as? FactoredJacobian<Float> { keptInputs[name] = factored.layerInputs[0] }
             blocks[name] = jacobian
             targets[name] = y
             record.seconds.workerCompute = max(record.seconds.workerCompute, block.body.computeSeconds ?? 0)

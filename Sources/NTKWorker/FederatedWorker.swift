@@ -33,6 +33,9 @@ public final class FederatedWorker {
     private let reassembler = Reassembler<Int>()
     /// Rounds whose block this worker sent (for tests and logs).
     public private(set) var blocksSent = 0
+    /// The server kept this worker's inputs `X0` (sent in a full factored block since the last welcome):
+    /// later blocks leave them out.
+    public private(set) var serverKeepsInputs = false
     /// Test hook: called with the round number before a block or local update is uploaded (fault-injection tests).
     public var beforeUpload: ((Int) throws -> Void)?
     /// Shared by the clients of one process: heavy work runs one client at a time.
@@ -144,9 +147,12 @@ public final class FederatedWorker {
                 let reject = try message.payload(Reject.self)
                 log.warning("server refused a message: \(reject.code.rawValue): \(reject.reason)")
                 if reject.code == .refused && reject.fatal { throw WorkerError.refused(reject.reason) }
+                // A refused block may have been the one whose inputs the server was to keep: send them again.
+                if reject.rejectedType == MessageType.block.rawValue { serverKeepsInputs = false }
                 if reject.code == .unregistered || reject.code == .wrongRun { try register() }
             case .welcome:
                 welcome = try message.payload(Welcome.self)
+                serverKeepsInputs = false
             default:
                 break
             }
@@ -169,6 +175,7 @@ public final class FederatedWorker {
                 if message.type == .welcome {
                     let w = try message.payload(Welcome.self)
                     welcome = w
+                    serverKeepsInputs = false
                     runID = RunID.of(name: w.runName)
                     lastHeard = .now
                     log.info("registered with run \(w.runName) as worker \(w.workerID)")
@@ -223,9 +230,11 @@ public final class FederatedWorker {
         }
         let elapsed = ContinuousClock.now - computeStarted
         block.body.computeSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        if serverKeepsInputs { block.omitInputs() }
         try beforeUpload?(Int(round))
         try send(block, round: round)
         blocksSent += 1
+        if block.body.format == .factored, welcome?.keepsInputs == true { serverKeepsInputs = true }
         log.debug("round \(round): block sent (\(shard.inputs.rows) samples, \(start.body.blockFormat.rawValue))")
     }
 

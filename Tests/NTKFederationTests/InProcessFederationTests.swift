@@ -50,6 +50,30 @@ final class InProcessFederationTests: XCTestCase {
         XCTAssertLessThan(relativeDistance(weights["bf16"]!, weights["f32"]!), 1e-2)
     }
 
+    /// The server keeps each worker's inputs X0 from its first block; later blocks leave them out. Same weights,
+    /// and from round 2 on every worker uploads m·n₀ Float32 values less.
+    func testKeptInputsLeaveLaterBlocksWithoutX0AndGiveTheSameWeights() throws {
+        var rounds: [Bool: [RoundRecord]] = [:], weights: [Bool: [Float]] = [:]
+        var config: RunConfiguration?
+        for keep in [true, false] {
+            let out = temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: out) }
+            config = try digitsConfig(workers: 3, rounds: 3, server: "  keep_inputs: \(keep)", output: out)
+            let (server, workers) = try runInProcess(config!)
+            rounds[keep] = server.history
+            weights[keep] = server.parameters
+            XCTAssertEqual(workers.map(\.serverKeepsInputs), [keep, keep, keep])
+        }
+        XCTAssertEqual(weights[true], weights[false], "the kept inputs are the ones the blocks carried")
+        for (i, w) in config!.workers.enumerated() {
+            let m = try w.data.load().inputs.rows
+            let saved = [0, 1, 2].map { r in rounds[false]![r].bytesReceived[w.name]! - rounds[true]![r].bytesReceived[w.name]! }
+            // Round 1 carries X0 either way; rounds 2 and 3 save m × 64 inputs × 4 bytes (give or take a heartbeat).
+            XCTAssertLessThan(abs(saved[0]), 1_000, "worker \(i), round 1")
+            for r in 1...2 { XCTAssertEqual(Double(saved[r]), Double(m * 64 * 4), accuracy: 1_000, "worker \(i), round \(r + 1)") }
+        }
+    }
+
     func testDenseBlocksOverTheMemoryBudgetAreMemoryMappedAndGiveTheSameWeights() throws {
         var weights: [[Float]] = []
         for budget in ["", "  memory_budget_mb: 1"] {

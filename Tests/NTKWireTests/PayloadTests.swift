@@ -88,6 +88,36 @@ final class PayloadTests: XCTestCase {
         assertThrowsWire(try back.factoredJacobian(architecture: deeper, as: Float.self)) { $0 == .missingArray("X3") }
     }
 
+    /// A block without X0 (the server kept the worker's inputs): the factors start at X1, and with the kept
+    /// inputs it is the full block again; without them it is refused with a reason.
+    func testFactoredBlockWithoutInputsRoundTrip() throws {
+        let (arch, _, j, y) = try smallBlock()
+        var block = try Block(factored: j, targets: y)
+        block.omitInputs()
+        let (back, message) = try roundTrip(block)
+        XCTAssertEqual(message.arrays.map(\.name), ["u", "y", "X1", "X2", "D1", "D2", "D3"])
+        XCTAssertEqual(back.body.inputsOmitted, true)
+        let (j2, y2) = try back.factoredJacobian(architecture: arch, as: Float.self, inputs: j.layerInputs[0])
+        XCTAssertEqual(y2, y)
+        XCTAssertEqual(j2.layerInputs, j.layerInputs)
+        XCTAssertEqual(j2.deltas, j.deltas)
+        let v = (0..<j.columnCount).map { Float($0 % 5) - 2 }
+        XCTAssertEqual(j2.contract(v), j.contract(v))
+        assertThrowsWire(try back.factoredJacobian(architecture: arch, as: Float.self)) {
+            if case .invalidPayload(let reason) = $0 { return reason.contains("X0 omitted") }
+            return false
+        }
+        let narrow = Matrix<Float>(rows: j.sampleCount, columns: 4)
+        assertThrowsWire(try back.factoredJacobian(architecture: arch, as: Float.self, inputs: narrow)) {
+            $0 == .shapeMismatch(array: "X0 (kept)", expected: [j.sampleCount, 5], got: [j.sampleCount, 4])
+        }
+        // A block that says it omits X0 but carries it is malformed (X0 is an unexpected array).
+        var liar = try Block(factored: j, targets: y)
+        liar.body.inputsOmitted = true
+        let lying = try Message(type: .block, body: liar.body, arrays: liar.arrays)
+        XCTAssertThrowsError(try lying.payload(Block.self))
+    }
+
     func testDenseBlockRoundTrip() throws {
         let (arch, _, j, y) = try smallBlock()
         let dense = JacobianBlock(j)

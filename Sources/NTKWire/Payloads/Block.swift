@@ -18,6 +18,9 @@ public struct Block: WirePayload {
         /// Optional: seconds the worker spent computing the block (forward + backward), so the server can
         /// report worker compute and transfer separately. Absent from older or third-party workers.
         public var computeSeconds: Double?
+        /// Factored blocks only: `X0` (the samples' inputs, which never change in a run) is left out because the
+        /// server kept it from this worker's earlier block (`Welcome.keepsInputs`). The factors start at `X1`.
+        public var inputsOmitted: Bool?
 
         public init(sampleCount: Int, outputCount: Int, format: BlockFormat) {
             self.sampleCount = sampleCount
@@ -40,6 +43,13 @@ public struct Block: WirePayload {
     public var dense: TypedArray?
 
     public var arrays: [TypedArray] { [outputs, targets] + layerInputs + deltas + (dense.map { [$0] } ?? []) }
+
+    /// Leaves `X0` out of a factored block (the server kept it from an earlier one: `Welcome.keepsInputs`).
+    public mutating func omitInputs() {
+        guard body.format == .factored, body.inputsOmitted != true, !layerInputs.isEmpty else { return }
+        layerInputs.removeFirst()
+        body.inputsOmitted = true
+    }
 
     /// A factored Float32 block whose factors travel rounded to `dtype` (`.f16`, `.bf16`: half the bytes;
     /// `.f32`: as they are). Outputs and targets stay Float32.
@@ -102,27 +112,30 @@ public struct Block: WirePayload {
         try u.expect(shape: [m, k], dtypes: [u.dtype])
         try y.expect(shape: [m, k], dtypes: [u.dtype])
         // The factors (or Z) share one dtype: the outputs', or a 16-bit one (`f16`, `bf16`) that halves them.
-        let first = byName[body.format == .factored ? "X0" : "Z"]
+        let omitted = body.format == .factored && body.inputsOmitted == true
+        let first = byName[body.format == .dense ? "Z" : omitted ? "D1" : "X0"]
         let dtypes = [first.map(\.dtype).flatMap { [.f16, .bf16].contains($0) ? $0 : nil } ?? u.dtype]
         var xs: [TypedArray] = [], ds: [TypedArray] = []
         var z: TypedArray?
         switch body.format {
         case .factored:
-            var l = 0
+            // X0 … X{L−1} (or X1 … with the inputs omitted), then D1 … DL; Δ^ℓ is as wide as X^ℓ, the last one k.
+            let firstX = omitted ? 1 : 0
+            var l = firstX
             while let x = byName.removeValue(forKey: "X\(l)") { xs.append(x); l += 1 }
-            guard !xs.isEmpty else { throw WireError.missingArray("X0") }
-            for l in 1...xs.count { ds.append(try take("D\(l)")) }
-            for (l, x) in xs.enumerated() {
+            let layers = l   // L
+            guard layers >= 1, omitted || !xs.isEmpty else { throw WireError.missingArray("X0") }
+            for l in 1...layers { ds.append(try take("D\(l)")) }
+            for x in xs {
                 guard x.shape.count == 2 else { throw WireError.shapeMismatch(array: x.name, expected: [m, -1], got: x.shape) }
                 try x.expect(shape: [m, x.shape[1]], dtypes: dtypes)
-                // Δ^ℓ is as wide as the next layer's input; the last one is k wide.
-                var width = k
-                if l + 1 < xs.count {
-                    let next = xs[l + 1]
-                    guard next.shape.count == 2 else { throw WireError.shapeMismatch(array: next.name, expected: [m, -1], got: next.shape) }
-                    width = next.shape[1]
-                }
-                try ds[l].expect(shape: [mk, width], dtypes: dtypes)
+            }
+            for (i, d) in ds.enumerated() {
+                // D^{i+1} is as wide as X^{i+1} (the next layer's input); the last one is k wide.
+                let next = i + 1 - firstX
+                let width = i + 1 < layers ? xs[next].shape[1] : k
+                guard d.shape.count == 2 else { throw WireError.shapeMismatch(array: d.name, expected: [mk, width], got: d.shape) }
+                try d.expect(shape: [mk, width], dtypes: dtypes)
             }
         case .dense:
             let zz = try take("Z")
@@ -140,7 +153,9 @@ public struct Block: WirePayload {
     }
 
     /// The factors as a `FactoredJacobian`, checked against the architecture, and the targets.
-    public func factoredJacobian<S: BLASScalar & WireScalar>(architecture: MLPArchitecture, as type: S.Type = S.self) throws
+    /// `inputs`: the worker's `X0` kept by the server, for a block that omits it.
+    public func factoredJacobian<S: BLASScalar & WireScalar>(architecture: MLPArchitecture, as type: S.Type = S.self,
+                                                              inputs: Matrix<S>? = nil) throws
         -> (jacobian: FactoredJacobian<S>, targets: Matrix<S>) {
         guard body.format == .factored else { throw WireError.invalidPayload("block: format is \(body.format.rawValue), not factored") }
         try architecture.checkedForWire()
@@ -150,15 +165,25 @@ public struct Block: WirePayload {
         guard k == architecture.outputCount else {
             throw WireError.shapeMismatch(array: "u", expected: [m, architecture.outputCount], got: outputs.shape)
         }
-        guard layerInputs.count == L else {
-            throw WireError.missingArray(layerInputs.count < L ? "X\(layerInputs.count)" : "none beyond X\(L - 1) (got X\(layerInputs.count - 1))")
+        let omitted = body.inputsOmitted == true
+        if omitted {
+            guard let inputs else { throw WireError.invalidPayload("block: X0 omitted, but the server keeps no inputs of this worker (send them)") }
+            guard inputs.rows == m, inputs.columns == w[0] else {
+                throw WireError.shapeMismatch(array: "X0 (kept)", expected: [m, w[0]], got: [inputs.rows, inputs.columns])
+            }
         }
-        var xs: [Matrix<S>] = [], ds: [Matrix<S>] = []
+        let sent = omitted ? L - 1 : L
+        guard layerInputs.count == sent else {
+            throw WireError.missingArray(layerInputs.count < sent ? "X\(layerInputs.count + L - sent)" : "none beyond X\(L - 1)")
+        }
+        var xs: [Matrix<S>] = omitted ? [inputs!] : [], ds: [Matrix<S>] = []
         for l in 1...L {
-            try layerInputs[l - 1].expect(shape: [m, w[l - 1]], dtypes: [.f32, .f64, .f16, .bf16])
             try deltas[l - 1].expect(shape: [mk, w[l]], dtypes: [.f32, .f64, .f16, .bf16])
-            xs.append(try layerInputs[l - 1].matrix(as: S.self))
             ds.append(try deltas[l - 1].matrix(as: S.self))
+            guard !(omitted && l == 1) else { continue }
+            let x = layerInputs[l - 1 - (L - sent)]
+            try x.expect(shape: [m, w[l - 1]], dtypes: [.f32, .f64, .f16, .bf16])
+            xs.append(try x.matrix(as: S.self))
         }
         do {
             let j = try FactoredJacobian(architecture: architecture, layerInputs: xs, deltas: ds, outputs: outputs.matrix(as: S.self))

@@ -31,6 +31,9 @@ public struct Welcome: BodyOnlyPayload, Equatable {
     public var currentRound: UInt64
     /// Present in a baseline run (FedAvg, FedProx, SCAFFOLD): answer every `roundStart` with local SGD and a `localUpdate`.
     public var localTraining: LocalTraining?
+    /// `true`: the server keeps the inputs `X0` of this worker's first factored block (until it registers again),
+    /// so later factored blocks may leave them out (`Block.Body.inputsOmitted`). Absent: always send them.
+    public var keepsInputs: Bool?
 
     public init(workerID: UInt32, runName: String, architecture: MLPArchitecture, loss: LossFunction = .mse,
                 blockFormat: BlockFormat = .factored, blockDType: DType = .f32, heartbeatIntervalSeconds: Double = 5,
