@@ -210,8 +210,9 @@ public final class FederatedServer {
         var arrived: [String] = []
         var deadline = ContinuousClock.now + .seconds(config.server.roundDeadline)
         while arrived.count < names.count {
-            guard let (peer, message) = try mailbox.next(until: min(deadline, .now + .seconds(config.server.heartbeatInterval))) else {
-                if ContinuousClock.now < deadline { continue }
+            // Checked before every message, not only when the mailbox is quiet: idle clients' heartbeats keep
+            // it busy, and a deadline seen only on a timeout would never come while they talk.
+            if ContinuousClock.now >= deadline {
                 let missing = names.filter { !arrived.contains($0) }
                 if config.server.missingWorkerPolicy == .proceed && arrived.count >= config.server.minWorkers {
                     log.warning("round \(round): no \(type) from \(missing.joined(separator: ", ")) within \(config.server.roundDeadline) s; going on with \(arrived.count) workers")
@@ -219,8 +220,8 @@ public final class FederatedServer {
                 }
                 log.warning("round \(round): still waiting for \(type) from \(missing.joined(separator: ", "))")
                 deadline = .now + .seconds(config.server.roundDeadline)
-                continue
             }
+            guard let (peer, message) = try mailbox.next(until: min(deadline, .now + .seconds(config.server.heartbeatInterval))) else { continue }
             if handleBackground(peer, message, round: round) { continue }
             let worker = registry.worker(for: peer)!
             registry.touch(worker.name)

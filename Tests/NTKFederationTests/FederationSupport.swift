@@ -98,12 +98,15 @@ let quietLogger: Logger = {
 /// once: the server would wait for it to register again — right for a deployment, where a crashed worker is
 /// restarted, but in a test nobody restarts it, and the test would hang. The endpoints are closed to stop the
 /// other threads, as they are when the whole run takes longer than `timeout` seconds.
-func runInProcess(_ config: RunConfiguration, timeout: Double = 600) throws -> (server: FederatedServer, workers: [FederatedWorker]) {
+/// `prepare` sees the workers before they start (e.g. to install fault-injection hooks).
+func runInProcess(_ config: RunConfiguration, timeout: Double = 600,
+                  prepare: ([FederatedWorker]) -> Void = { _ in }) throws -> (server: FederatedServer, workers: [FederatedWorker]) {
     let hub = InProcessHub()
     let serverTransport = try hub.bindServer()
     let server = try FederatedServer(config: config, transport: serverTransport, logger: quietLogger)
     let transports = config.workers.map { hub.connectWorker($0.name) }
     let workers = try zip(config.workers, transports).map { try FederatedWorker(settings: $0, transport: $1, logger: quietLogger) }
+    prepare(workers)
     let threads = workers.map { w in Background { try w.run() } }
     let serverThread = Background { try server.run() }
     let deadline = Date(timeIntervalSinceNow: timeout)
@@ -118,4 +121,15 @@ func runInProcess(_ config: RunConfiguration, timeout: Double = 600) throws -> (
     try serverThread.join()
     for t in threads { try t.join() }
     return (server, workers)
+}
+
+/// Blocks until the server has logged `round` in `directory/rounds.jsonl` (or `timeout` seconds pass): a fault-injection
+/// hook that makes a worker late for that round by construction, not by timing.
+func waitUntilLogged(round: Int, in directory: URL, timeout: Double = 60) {
+    let url = directory.appendingPathComponent("rounds.jsonl")
+    let deadline = Date(timeIntervalSinceNow: timeout)
+    while Date() < deadline {
+        if let text = try? String(contentsOf: url, encoding: .utf8), text.contains("\"round\":\(round),") { return }
+        usleep(10_000)
+    }
 }

@@ -43,15 +43,10 @@ final class ScaffoldFederationTests: XCTestCase {
         let out = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         var config = try digitsConfig(workers: 4, rounds: 4, extra: "  strategy: scaffold\n  scaffold: {\(local)}", output: out)
-        config.server.roundDeadline = 1.5
-        config.server.minWorkers = 2
-        let hub = InProcessHub()
-        let server = try FederatedServer(config: config, transport: hub.bindServer(), logger: quietLogger)
-        let workers = try config.workers.map { try FederatedWorker(settings: $0, transport: hub.connectWorker($0.name), logger: quietLogger) }
-        workers[2].beforeUpload = { round in if round == 1 { usleep(2_500_000) } }
-        let threads = workers.map { w in Background { try w.run() } }
-        try server.run()
-        for t in threads { try t.join() }
+        config.server.roundDeadline = 2
+        config.server.minWorkers = 3
+        // w2 holds its first update until round 1 is over: late by construction.
+        let (server, workers) = try runInProcess(config) { $0[2].beforeUpload = { round in if round == 1 { waitUntilLogged(round: 1, in: out) } } }
         XCTAssertEqual(server.history[0].missingWorkers, ["w2"], "w2's first update must miss the deadline for this test to mean anything")
         let c = try XCTUnwrap(server.serverControl).values
         let clients = try workers.map { try XCTUnwrap($0.clientControl).values }
