@@ -54,9 +54,7 @@ final class FedProxFederationTests: XCTestCase {
     func testFedProxConfigErrors() throws {
         let out = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
-        func message(_ training: String) -> String {
-            do { _ = try digitsConfig(workers: 2, extra: training, output: out); return "" } catch { return "\(error)" }
-        }
+        let message = configError(training:)
         XCTAssertTrue(message("  strategy: fedprox\n  fedprox: {local_epochs: 2}").contains("'mu'"))
         XCTAssertTrue(message("  strategy: fedprox\n  fedprox: {mu: -1}").contains("≥ 0"))
         XCTAssertTrue(message("  strategy: fedprox\n  fedprox: {mu: 0.5, learning_rate: 10}").contains("must be < 2"))

@@ -133,3 +133,10 @@ func waitUntilLogged(round: Int, in directory: URL, timeout: Double = 60) {
         usleep(10_000)
     }
 }
+
+/// The error a two-worker digits configuration with these `training:` lines is refused with ("" if none).
+func configError(training: String) -> String {
+    let out = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: out) }
+    do { _ = try digitsConfig(workers: 2, extra: training, output: out); return "" } catch { return "\(error)" }
+}

@@ -168,9 +168,7 @@ final class ScaffoldFederationTests: XCTestCase {
     func testScaffoldConfig() throws {
         let out = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
-        func message(_ training: String) -> String {
-            do { _ = try digitsConfig(workers: 2, extra: training, output: out); return "" } catch { return "\(error)" }
-        }
+        let message = configError(training:)
         XCTAssertTrue(message("  strategy: scaffold\n  scaffold: {global_learning_rate: 0}").contains("global_learning_rate"))
         XCTAssertTrue(message("  strategy: scaffold\n  scaffold: {mu: 0.1}").contains("mu"))
         XCTAssertTrue(message("  scaffold: {local_epochs: 1}").contains("strategy: scaffold"))
