@@ -86,11 +86,6 @@ struct BenchCNNKernelCommand: ParsableCommand {
             "best \(Console.format(timing.fastest, "%.4f")) s, median \(Console.format(median, "%.4f")) s over \(common.repeat) runs (after 1 warm-up); best run: factors \(Console.format(best.factors, "%.4f")) s, Gram \(Console.format(best.gram, "%.4f")) s",
             "machine reference: sgemm 2048³ at \(Console.format(gflops, "%.1f")) GFLOP/s; OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threadCount) threads",
         ]
-        if common.json {
-            for line in lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-            print(try Console.jsonLine(result))
-        } else {
-            for line in lines { print(line) }
-        }
+        try common.report(lines, result)
     }
 }

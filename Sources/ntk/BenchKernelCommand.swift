@@ -101,12 +101,7 @@ struct BenchKernelCommand: ParsableCommand {
             "best run: factors (forward + backward) \(Console.format(best.factors, "%.4f")) s, Gram \(Console.format(best.gram, "%.4f")) s (\(Console.format(gramGflops, "%.1f")) GFLOP/s in its SYRKs)",
             "machine reference: sgemm 2048³ at \(Console.format(gflops, "%.1f")) GFLOP/s; OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threadCount) threads",
         ]
-        if common.json {
-            for line in lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-            print(try Console.jsonLine(result))
-        } else {
-            for line in lines { print(line) }
-        }
+        try common.report(lines, result)
     }
 
     /// Textbook flops of the Gram's SYRKs: per layer `X Xᵀ` (m² n_{ℓ−1}) and `Δ Δᵀ` ((mk)² n_ℓ exact,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NTKCore
 
 /// The options every Gram benchmark (`ntk bench kernel`, `ntk bench cnn-kernel`) shares.
@@ -39,6 +40,17 @@ struct KernelBenchOptions: ParsableArguments {
         let phases = try (0..<`repeat`).map { _ in try once() }
         let runs = phases.map { $0.factors + $0.gram }
         return Timing(runs: runs, best: phases[runs.firstIndex(of: runs.min()!)!])
+    }
+
+    /// The summary lines and the result: with `--json`, the lines on stderr and one JSON line on stdout
+    /// (for the peer scripts); otherwise the lines on stdout.
+    func report<R: Encodable>(_ lines: [String], _ result: R) throws {
+        if json {
+            for line in lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            print(try Console.jsonLine(result))
+        } else {
+            for line in lines { print(line) }
+        }
     }
 
     func validate() throws {

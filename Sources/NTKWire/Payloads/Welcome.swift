@@ -93,6 +93,14 @@ public struct Welcome: BodyOnlyPayload, Equatable {
     }
 }
 
+/// Runs a type's validating initializer again on decoded fields (the synthesized `Decodable` skips it): its
+/// error, or a result that differs from the decoded value, is an invalid payload named `what`.
+private func revalidate<T: Equatable>(_ decoded: T, as what: String, _ rebuild: () throws -> T) throws {
+    let copy: T
+    do { copy = try rebuild() } catch { throw WireError.invalidPayload("\(what): \(error)") }
+    guard copy == decoded else { throw WireError.invalidPayload("\(what): inconsistent fields") }
+}
+
 extension HypernetworkArchitecture {
     /// Re-runs the validating initializer (the synthesized `Decodable` skips it) and bounds the sizes, as for an MLP.
     func checkedForWire() throws {
@@ -100,13 +108,8 @@ extension HypernetworkArchitecture {
               (metaWidths + primaryWidths).allSatisfy({ $0 <= 1 << 24 }) else {
             throw WireError.invalidPayload("hypernetwork: at most 1024 layers of width ≤ 2^24")
         }
-        do {
-            let copy = try HypernetworkArchitecture(metaWidths: metaWidths, primaryWidths: primaryWidths, metaBiasScale: metaBiasScale)
-            guard copy == self else { throw WireError.invalidPayload("hypernetwork: inconsistent fields") }
-        } catch let e as WireError {
-            throw e
-        } catch {
-            throw WireError.invalidPayload("hypernetwork: \(error)")
+        try revalidate(self, as: "hypernetwork") {
+            try HypernetworkArchitecture(metaWidths: metaWidths, primaryWidths: primaryWidths, metaBiasScale: metaBiasScale)
         }
         // n_L (g's weight count) and then P = Σ (n_{l−1}+1) n_l must fit comfortably in Int.
         var nL = 0
@@ -128,14 +131,9 @@ extension MLPArchitecture {
         guard widths.count <= 1025, widths.allSatisfy({ $0 <= 1 << 24 }) else {
             throw WireError.invalidPayload("architecture: at most 1024 layers of width ≤ 2^24")
         }
-        do {
-            let copy = try MLPArchitecture(widths: widths, activation: activation, parametrization: parametrization,
-                                           biasScale: biasScale, weightScale: weightScale)
-            guard copy == self else { throw WireError.invalidPayload("architecture: inconsistent fields") }
-        } catch let e as WireError {
-            throw e
-        } catch {
-            throw WireError.invalidPayload("architecture: \(error)")
+        try revalidate(self, as: "architecture") {
+            try MLPArchitecture(widths: widths, activation: activation, parametrization: parametrization,
+                                biasScale: biasScale, weightScale: weightScale)
         }
         // P must fit comfortably in Int (and in the 32-bit BLAS index of DESIGN.md §4 per matrix).
         var p = 0
