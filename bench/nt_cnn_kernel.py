@@ -3,7 +3,7 @@
 our spec grammar (Sources/NTKCore/Architectures/NetworkSpec.swift), e.g.
 conv(32,3)-relu-conv(32,3)-relu-gap-dense(10), on random float32 inputs of shape H x W x C (NHWC).
 
-Translation (NTK parametrization, as scripts/make-cnn-kernel-fixtures.py does):
+Translation (NTK parametrization, scripts/ntspec.py, shared with scripts/make-cnn-kernel-fixtures.py):
   conv(c,k[,stride=s][,pad=same|valid]) -> stax.Conv(c, (k,k), (s,s), 'SAME'|'VALID', W_std=1, b_std=beta, parameterization='ntk')
   dense(n)                               -> stax.Dense(n, W_std=1, b_std=beta, parameterization='ntk')
   avgpool(k[,stride=s])                  -> stax.AvgPool((k,k), (s,s), 'VALID')
@@ -19,7 +19,6 @@ block_until_ready(). One JSON line per implementation (bench/nt_kernel.py's form
   exact:    trace_axes=(),    the (N, N, k, k) kernel, i.e. (N k) x (N k)
 """
 import os
-import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,111 +26,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
 
 from nt_kernel import IMPLS, FLOAT_BYTES, common_arguments, emit, error_row, skipped_row, time_runs  # noqa: E402
-
-
-def tokenize(text):
-    return re.findall(r"[A-Za-z_]+|[0-9.]+(?:[eE][-+]?[0-9]+)?|[(),=\-]", text.replace(" ", ""))
-
-
-class Parser:
-    def __init__(self, text):
-        self.t, self.i = tokenize(text), 0
-
-    def peek(self):
-        return self.t[self.i] if self.i < len(self.t) else None
-
-    def take(self, expected=None):
-        tok = self.t[self.i]
-        if expected is not None and tok != expected:
-            raise SystemExit(f"spec: expected {expected!r}, got {tok!r}")
-        self.i += 1
-        return tok
-
-    def network(self):
-        layers = [self.layer()]
-        while self.peek() == "-":
-            self.take("-")
-            layers.append(self.layer())
-        return layers
-
-    def args(self):
-        self.take("(")
-        pos, opts = [], {}
-        while True:
-            a = self.take()
-            if self.peek() == "=":
-                self.take("=")
-                opts[a] = self.take()
-            else:
-                pos.append(a)
-            if self.peek() == ",":
-                self.take(",")
-                continue
-            self.take(")")
-            return pos, opts
-
-    def layer(self):
-        name = self.take()
-        if name == "res":
-            self.take("(")
-            branch = self.network()
-            scale = 1.0
-            if self.peek() == ",":
-                self.take(",")
-                self.take("scale")
-                self.take("=")
-                scale = float(self.take())
-            self.take(")")
-            return ("res", branch, scale)
-        if name in ("conv", "dense", "avgpool"):
-            pos, opts = self.args()
-            return (name, [int(p) for p in pos], opts)
-        return (name,)
-
-
-def to_stax(stax, jnp, layers, beta, scale=1.0):
-    last_affine = max((i for i, l in enumerate(layers) if l[0] in ("conv", "dense")), default=None)
-    out = []
-    for i, l in enumerate(layers):
-        a = scale if i == last_affine else 1.0
-        kind = l[0]
-        if kind == "conv":
-            (c, k), opts = l[1], l[2]
-            s = int(opts.get("stride", 1))
-            out.append(stax.Conv(c, (k, k), (s, s), opts.get("pad", "same").upper(), W_std=a, b_std=a * beta,
-                                 parameterization="ntk"))
-        elif kind == "dense":
-            out.append(stax.Dense(l[1][0], W_std=a, b_std=a * beta, parameterization="ntk"))
-        elif kind == "avgpool":
-            (k,), opts = l[1], l[2]
-            s = int(opts.get("stride", k))
-            out.append(stax.AvgPool((k, k), (s, s), "VALID"))
-        elif kind == "gap":
-            out.append(stax.GlobalAvgPool())
-        elif kind == "flatten":
-            out.append(stax.Flatten())
-        elif kind == "relu":
-            out.append(stax.Relu())
-        elif kind == "erf":
-            out.append(stax.Erf())
-        elif kind == "gelu":
-            out.append(stax.Gelu(approximate=False))
-        elif kind == "tanh":
-            out.append(stax.Elementwise(fn=jnp.tanh))
-        elif kind == "identity":
-            out.append(stax.Identity())
-        elif kind == "res":
-            if l[2] != 1.0 and last_affine_of(l[1]) is None:
-                raise SystemExit("a scaled residual branch needs an affine layer")
-            branch = stax.serial(*to_stax(stax, jnp, l[1], beta, l[2]))
-            out.append(stax.serial(stax.FanOut(2), stax.parallel(branch, stax.Identity()), stax.FanInSum()))
-        else:
-            raise SystemExit(f"unknown layer {kind}")
-    return out
-
-
-def last_affine_of(layers):
-    return max((i for i, l in enumerate(layers) if l[0] in ("conv", "dense")), default=None)
+from ntspec import Parser, to_stax  # noqa: E402  (scripts/ntspec.py: the spec reader, shared with the fixtures)
 
 
 def main():
@@ -149,7 +44,11 @@ def main():
     nt = ntimport.nt()
     from neural_tangents import stax
 
-    init_fn, apply_fn, _ = stax.serial(*to_stax(stax, jnp, Parser(args.network).network(), args.beta))
+    try:
+        layers = to_stax(stax, Parser(args.network).network(), args.beta)
+    except ValueError as e:
+        raise SystemExit(f"spec: {e}")
+    init_fn, apply_fn, _ = stax.serial(*layers)
     rng = np.random.default_rng(args.seed)
     x = jnp.asarray(rng.standard_normal((args.samples, h, w, c), dtype=np.float32))
     out_shape, params = init_fn(jax.random.PRNGKey(args.seed), (-1, h, w, c))

@@ -30,7 +30,6 @@ matrix), i.e. numpy's (m, H, W, C) in C order, which is stax's NHWC.
 import json
 import os
 import warnings
-import re
 import sys
 
 import numpy as np
@@ -39,6 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 OUT = os.path.join(ROOT, "Tests", "NTKCoreTests", "Fixtures", "cnn_kernels.json")
 sys.path.insert(0, HERE)
+from ntspec import Parser, to_stax  # noqa: E402  (the spec reader, shared with bench/nt_cnn_kernel.py)
 
 BETA = 0.1     # the project's default bias multiplier (MLPArchitecture.biasScale)
 W_STD = 1.0    # sigma_w, NTK parametrization
@@ -56,106 +56,6 @@ CASES = [
     ("flatten-dense(32)-relu-dense(32)-relu-dense(1)", (5, 5, 2)),
 ]
 M1, M2 = 6, 3   # x1: 6 samples (self kernel 6 x 6), x2: 3 samples (cross kernel 6 x 3)
-
-
-# ---------------------------------------------------------------------------
-# A small reader of our spec grammar (the subset used above).
-def tokenize(text):
-    return re.findall(r"[A-Za-z_]+|[0-9.]+(?:[eE][-+]?[0-9]+)?|[(),=\-]", text.replace(" ", ""))
-
-
-class Parser:
-    def __init__(self, text):
-        self.t = tokenize(text)
-        self.i = 0
-
-    def peek(self):
-        return self.t[self.i] if self.i < len(self.t) else None
-
-    def take(self, expected=None):
-        tok = self.t[self.i]
-        if expected is not None and tok != expected:
-            raise ValueError(f"expected {expected!r}, got {tok!r}")
-        self.i += 1
-        return tok
-
-    def network(self):
-        layers = [self.layer()]
-        while self.peek() == "-":
-            self.take("-")
-            layers.append(self.layer())
-        return layers
-
-    def args(self):
-        self.take("(")
-        pos, opts = [], {}
-        while True:
-            a = self.take()
-            if self.peek() == "=":
-                self.take("=")
-                opts[a] = self.take()
-            else:
-                pos.append(a)
-            if self.peek() == ",":
-                self.take(",")
-                continue
-            self.take(")")
-            return pos, opts
-
-    def layer(self):
-        name = self.take()
-        if name == "res":
-            self.take("(")
-            branch = self.network()
-            scale = 1.0
-            if self.peek() == ",":
-                self.take(",")
-                self.take("scale")
-                self.take("=")
-                scale = float(self.take())
-            self.take(")")
-            return ("res", branch, scale)
-        if name in ("conv", "dense", "avgpool"):
-            pos, opts = self.args()
-            return (name, [int(p) for p in pos], opts)
-        return (name,)
-
-
-def to_stax(stax, layers, scale=1.0):
-    """stax layers for `layers`; `scale` multiplies the last affine layer (see above)."""
-    last_affine = max((i for i, l in enumerate(layers) if l[0] in ("conv", "dense")), default=None)
-    if scale != 1.0 and last_affine is None:
-        raise ValueError("a scaled residual branch needs an affine layer")
-    out = []
-    for i, l in enumerate(layers):
-        a = scale if i == last_affine else 1.0
-        kind = l[0]
-        if kind == "conv":
-            (c, k), opts = l[1], l[2]
-            s = int(opts.get("stride", 1))
-            pad = opts.get("pad", "same").upper()
-            out.append(stax.Conv(c, (k, k), (s, s), pad, W_std=a * W_STD, b_std=a * BETA,
-                                 parameterization="ntk"))
-        elif kind == "dense":
-            out.append(stax.Dense(l[1][0], W_std=a * W_STD, b_std=a * BETA, parameterization="ntk"))
-        elif kind == "avgpool":
-            (k,), opts = l[1], l[2]
-            s = int(opts.get("stride", k))
-            out.append(stax.AvgPool((k, k), (s, s), "VALID"))
-        elif kind == "gap":
-            out.append(stax.GlobalAvgPool())
-        elif kind == "flatten":
-            out.append(stax.Flatten())
-        elif kind == "relu":
-            out.append(stax.Relu())
-        elif kind == "erf":
-            out.append(stax.Erf())
-        elif kind == "res":
-            branch = stax.serial(*to_stax(stax, l[1], l[2]))
-            out.append(stax.serial(stax.FanOut(2), stax.parallel(branch, stax.Identity()), stax.FanInSum()))
-        else:
-            raise ValueError(f"layer {kind} not in the fixture translator")
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -318,7 +218,7 @@ def main():
     for spec, shape in CASES:
         layers = Parser(spec).network()
         # dense layers read flat inputs in stax; the layer after flatten/gap already is.
-        _, _, kernel_fn = stax.serial(*to_stax(stax, layers))
+        _, _, kernel_fn = stax.serial(*to_stax(stax, layers, BETA, W_STD))
         H, W, C = shape
         x1 = rng.standard_normal((M1, H * W * C))
         x2 = rng.standard_normal((M2, H * W * C))
