@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
 
-from nt_kernel import IMPLS, FLOAT_BYTES, common_arguments, emit, error_row, skipped_row, time_runs  # noqa: E402
+from nt_kernel import IMPLS, FLOAT_BYTES, common_arguments, time_impls  # noqa: E402
 from ntspec import Parser, to_stax  # noqa: E402  (scripts/ntspec.py: the spec reader, shared with the fixtures)
 
 
@@ -65,24 +65,10 @@ def main():
     base = {"peer": "neural-tangents", "kernel": args.kernel, "network": args.network, "input_shape": args.input_shape,
             "samples": args.samples, "outputs": k, "parameters": p, "repeat": args.repeat,
             "jax": jax.__version__, "neural_tangents": nt.__version__, "device": str(jax.devices()[0].platform)}
-    for impl in impls:
-        # structured: a few Gram-sized intermediates; jacobian: the Jacobian too; ntvp: pairwise tangents besides.
-        estimate = 7 * gram if impl == "structured" else gram + jac * (1 if impl == "jacobian" else 3)
-        skip = skipped_row(base, impl, estimate, args.max_gb, "Gram + intermediates")
-        if skip:
-            emit(skip)
-            continue
-        try:
-            kfn = nt.empirical_ntk_fn(apply_fn, trace_axes=trace_axes, vmap_axes=0,
-                                      implementation=getattr(nt.NtkImplementation, IMPLS[impl]))
-            fn = jax.jit(lambda x1, q: kfn(x1, None, q))
-            shape = list(fn(x, params).shape)
-            row = dict(base, impl=impl, shape=shape, estimated_gb=round(estimate / 1e9, 1),
-                       **time_runs(lambda: fn(x, params).block_until_ready(), args.repeat, args.max_seconds))
-        except Exception as e:  # noqa: BLE001 - report and go on with the next impl
-            row = error_row(base, impl, e)
-        emit(row)
-
+    # structured: a few Gram-sized intermediates; jacobian: the Jacobian too; ntvp: pairwise tangents besides.
+    time_impls(nt, jax, apply_fn, params, x, trace_axes, base, impls,
+               estimate=lambda impl: 7 * gram if impl == "structured" else gram + jac * (1 if impl == "jacobian" else 3),
+               what=lambda impl: "Gram + intermediates", args=args)
 
 if __name__ == "__main__":
     main()

@@ -123,6 +123,27 @@ def emit(row):
     print(json.dumps(row), flush=True)
 
 
+def time_impls(nt, jax, apply_fn, params, x, trace_axes, base, impls, estimate, what, args):
+    """One JSON line per neural-tangents implementation in `impls`: skipped when `estimate(impl)` bytes exceed
+    --max-gb (`what(impl)` says what they hold), else the jitted Gram of `x` with itself, compiled and run once
+    untimed, then timed (time_runs); an exception becomes an error row and the next implementation runs."""
+    for impl in impls:
+        skip = skipped_row(base, impl, estimate(impl), args.max_gb, what(impl))
+        if skip:
+            emit(skip)
+            continue
+        try:
+            kfn = nt.empirical_ntk_fn(apply_fn, trace_axes=trace_axes, vmap_axes=0,
+                                      implementation=getattr(nt.NtkImplementation, IMPLS[impl]))
+            fn = jax.jit(lambda x1, p: kfn(x1, None, p))
+            shape = list(fn(x, params).shape)
+            row = dict(base, impl=impl, shape=shape, estimated_gb=round(estimate(impl) / 1e9, 1),
+                       **time_runs(lambda: fn(x, params).block_until_ready(), args.repeat, args.max_seconds))
+        except Exception as e:  # noqa: BLE001 - report and go on with the next impl
+            row = error_row(base, impl, e)
+        emit(row)
+
+
 # ---- neural-tangents ---------------------------------------------------------------------------
 
 def estimated_bytes(impl, widths, samples, kernel):
@@ -190,24 +211,9 @@ def main():
         "neural_tangents": nt.__version__,
         "device": str(jax.devices()[0].platform),
     }
-    for impl in impls:
-        estimate = estimated_bytes(impl, widths, args.samples, args.kernel)
-        skip = skipped_row(base, impl, estimate, args.max_gb, "Gram + Jacobian/tangents" if impl != "structured" else "7 Grams (measured)")
-        if skip:
-            emit(skip)
-            continue
-        try:
-            kfn = nt.empirical_ntk_fn(
-                apply_fn, trace_axes=trace_axes, vmap_axes=0,
-                implementation=getattr(nt.NtkImplementation, IMPLS[impl]))
-            fn = jax.jit(lambda x1, p: kfn(x1, None, p))
-            shape = list(fn(x, params).shape)
-            row = dict(base, impl=impl, shape=shape, estimated_gb=round(estimate / 1e9, 1),
-                       **time_runs(lambda: fn(x, params).block_until_ready(), args.repeat, args.max_seconds))
-        except Exception as e:  # noqa: BLE001 - report and go on with the next impl
-            row = error_row(base, impl, e)
-        emit(row)
-
+    time_impls(nt, jax, apply_fn, params, x, trace_axes, base, impls,
+               estimate=lambda impl: estimated_bytes(impl, widths, args.samples, args.kernel),
+               what=lambda impl: "Gram + Jacobian/tangents" if impl != "structured" else "7 Grams (measured)", args=args)
 
 if __name__ == "__main__":
     main()
