@@ -10,35 +10,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
+from ntkbench import free_port, read_rounds  # noqa: F401  (re-exported: the compare scripts call fedrun.free_port, fedrun.read_rounds)
+
 TIME_BINARY = "/usr/bin/time"
-
-
-def free_port():
-    """A tcp port on loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def read_rounds(path):
-    """The records of `rounds.jsonl` by round (the last record wins), in round order."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    by_round = {}
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line being written
-        if isinstance(record, dict) and "round" in record:
-            by_round[record["round"]] = record
-    return [by_round[r] for r in sorted(by_round)]
 
 
 def worker_error(log_dir):

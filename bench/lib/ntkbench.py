@@ -166,13 +166,15 @@ class Outcome:
 
 
 def read_rounds(path):
-    """The records of `rounds.jsonl`, in round order (the last record of a round wins)."""
-    by_round = {}
+    """The records of `rounds.jsonl` (a path or its text name), in round order (the last record of a round wins);
+    a line being written, or one that is not a round's record, is passed over."""
+    path, by_round = Path(path), {}
     if path.exists():
         for line in path.read_text().splitlines():
             with contextlib.suppress(json.JSONDecodeError):
                 record = json.loads(line)
-                by_round[record["round"]] = record
+                if isinstance(record, dict) and "round" in record:
+                    by_round[record["round"]] = record
     return [by_round[r] for r in sorted(by_round)]
 
 
