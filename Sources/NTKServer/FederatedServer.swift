@@ -86,7 +86,7 @@ public final class FederatedServer {
         try awaitRegistrations()
         if standardizesFromPooledStatistics && featureStandardization == nil { try poolFeatureStatistics() }
         var lastRound = firstRound - 1
-        for round in firstRound..<max(firstRound, config.rounds + 1) {
+        for round in stride(from: firstRound, through: config.rounds, by: 1) {   // none after a resume past the last round
             switch config.localTraining?.resolvedMethod {
             case nil: try runRound(round)
             case .fedAvg, .fedProx: try runFedAvgRound(round)
