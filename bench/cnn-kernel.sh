@@ -69,20 +69,7 @@ fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-# Runs "$@" under the time limit as the OOM killer's first choice; appends its JSON lines to $out,
-# or one error line when it produced none.
-guarded() {
-  local name="$1" out="$2"; shift 2
-  local rc=0
-  ( echo 1000 > /proc/self/oom_score_adj 2>/dev/null || true; exec timeout "$limit" "$@" ) > "$tmp/run.out" || rc=$?
-  cat "$tmp/run.out" >> "$out"
-  if ! grep -q '^{' "$tmp/run.out"; then
-    local why="exit status $rc"
-    [[ $rc == 124 ]] && why="timed out after $limit s"
-    [[ $rc == 137 ]] && why="killed (exit 137: out of memory?)"
-    printf '{"impl": "%s", "error": "%s"}\n' "$name" "$why" >> "$out"
-  fi
-}
+source "$root/bench/lib/guarded.sh"
 
 : > "$tmp/ours.out"; : > "$tmp/peer.out"
 echo "# ours: $bin bench cnn-kernel --network '$network' --input-shape $input_shape --samples $samples --kernel $kernel --repeat $repeat --json" >&2
@@ -99,31 +86,15 @@ if [[ -n "${impls// /}" ]]; then
   done
 fi
 
-python3 - "$tmp/ours.out" "$tmp/peer.out" "$network" "$input_shape" "$samples" "$kernel" "$repeat" <<'EOF'
+python3 - "$root/bench/lib" "$tmp/ours.out" "$tmp/peer.out" "$network" "$input_shape" "$samples" "$kernel" "$repeat" <<'EOF'
 import json, os, sys
 
-ours_path, peer_path, network, shape, samples, kernel, repeat = sys.argv[1:]
-
-def rows(path):
-    found = []
-    for line in open(path, encoding="utf-8", errors="replace"):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                found.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass
-    return found
+lib, ours_path, peer_path, network, shape, samples, kernel, repeat = sys.argv[1:]
+sys.path.insert(0, lib)
+from gramtable import print_rows, rows, secs
 
 ours = (rows(ours_path) or [{"impl": "ntk-swift", "error": "no output"}])[-1]
 peers = rows(peer_path)
-
-def secs(row):
-    v = row.get("seconds")
-    return float(v) if isinstance(v, (int, float)) and "error" not in row else None
-
-def fmt(v, spec):
-    return "-".rjust(int(spec.split(".")[0])) if v is None else format(v, spec)
 
 base = secs(ours)
 timed = [p for p in peers if secs(p) is not None]
@@ -133,16 +104,8 @@ env_core = os.environ.get("OPENBLAS_CORETYPE")
 print(f"{network} on {shape}, N = {samples}, kernel {kernel}, best of {repeat}; OpenBLAS core (ours): {core}"
       + (f" (OPENBLAS_CORETYPE={env_core})" if env_core else " (OPENBLAS_CORETYPE unset)")
       + f", sgemm {ours.get('sgemm_gflops', float('nan')):.0f} GFLOP/s; our layer methods: {','.join(ours.get('layer_methods', []))}")
-print(f"{'':5} {'implementation':<32} {'seconds':>10} {'median':>10} {'peer/ours':>10}")
-for who, label, row in [("ours", "ntk-swift (factors + Gram)", ours)] + [("peer", f"neural-tangents {p.get('impl', '?')}", p) for p in peers]:
-    s = secs(row)
-    med = row.get("median") if s is not None else None
-    ratio = s / base if (s is not None and base and who == "peer") else None
-    line = f"{who:5} {label:<32} {fmt(s, '10.4f')} {fmt(med, '10.4f')} {fmt(ratio, '10.2f')}"
-    for key in ("error", "skipped"):
-        if key in row:
-            line += f"  {key}: {row[key]}"
-    print(line)
+print_rows([("ours", "ntk-swift (factors + Gram)", ours)] + [("peer", f"neural-tangents {p.get('impl', '?')}", p) for p in peers],
+           base, 32)
 if fastest and base:
     print(f"fastest peer: neural-tangents {fastest['impl']} {secs(fastest):.4f} s; ours {base:.4f} s; ratio {secs(fastest) / base:.2f}x")
 print(json.dumps({"benchmark": "cnn-kernel", "network": network, "input_shape": shape, "samples": int(samples),

@@ -85,23 +85,7 @@ fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-# Runs "$@" under the time limit as the OOM killer's first choice; appends its stdout to $out,
-# or one JSON error line (impl $name) when it timed out or died without a result line.
-out=""
-guarded() {
-  local name="$1"; shift
-  local rc=0
-  ( echo 1000 > /proc/self/oom_score_adj 2>/dev/null || true; exec timeout "$limit" "$@" ) > "$tmp/run.out" || rc=$?
-  cat "$tmp/run.out" >> "$out"
-  if ! grep -q '^{' "$tmp/run.out"; then
-    local why="exit status $rc"
-    [[ $rc == 124 ]] && why="timed out after $limit s"
-    [[ $rc == 137 ]] && why="killed (exit 137: out of memory?)"
-    printf '{"impl": "%s", "error": "%s"}\n' "$name" "$why" >> "$out"
-  elif [[ $rc != 0 ]]; then
-    echo "# $name exited with status $rc" >&2
-  fi
-}
+source "$root/bench/lib/guarded.sh"
 
 # Ours: skip when the result plus one layer's backward Gram (same size) would not fit.
 out="$tmp/ours.out"; : > "$out"
@@ -113,7 +97,7 @@ if awk -v a="$ours_gb" -v b="$max_gb" 'BEGIN { exit !(a > b) }'; then
   printf '{"impl": "ntk-swift factored", "skipped": "result + one layer Gram need ~%s GB > --max-gb %s"}\n' "$ours_gb" "$max_gb" > "$out"
 else
   echo "# ours: $bin bench kernel --widths $widths --samples $samples --kernel $kernel --repeat $repeat --json" >&2
-  guarded "ntk-swift factored" "$bin" bench kernel --widths "$widths" --samples "$samples" --kernel "$kernel" \
+  guarded "ntk-swift factored" "$out" "$bin" bench kernel --widths "$widths" --samples "$samples" --kernel "$kernel" \
     --repeat "$repeat" --json
 fi
 
@@ -128,7 +112,7 @@ for peer in $peer_list; do
     nt-*)
       [[ -n "$nt_py" ]] || nt_py="$("$root/scripts/nt-venv.sh")"
       echo "# peer: neural-tangents --impl $impl" >&2
-      guarded "$impl" env JAX_PLATFORMS="${JAX_PLATFORMS:-cpu}" TF_CPP_MIN_LOG_LEVEL=2 \
+      guarded "$impl" "$out" env JAX_PLATFORMS="${JAX_PLATFORMS:-cpu}" TF_CPP_MIN_LOG_LEVEL=2 \
         "$nt_py" "$root/bench/nt_kernel.py" --impl "$impl" "${peer_args[@]}" ;;
     torch-*)
       if [[ -z "$torch_py" && -z "$torch_why" ]]; then
@@ -139,36 +123,19 @@ for peer in $peer_list; do
         continue
       fi
       echo "# peer: torch.func --impl $impl" >&2
-      guarded "$impl" "$torch_py" "$root/bench/torch_kernel.py" --impl "$impl" "${peer_args[@]}" ;;
+      guarded "$impl" "$out" "$torch_py" "$root/bench/torch_kernel.py" --impl "$impl" "${peer_args[@]}" ;;
   esac
 done
 
-python3 - "$tmp/ours.out" "$tmp/peer.out" "$widths" "$samples" "$kernel" "$repeat" <<'EOF'
+python3 - "$root/bench/lib" "$tmp/ours.out" "$tmp/peer.out" "$widths" "$samples" "$kernel" "$repeat" <<'EOF'
 import json, os, sys
 
-ours_path, peer_path, widths, samples, kernel, repeat = sys.argv[1:]
-
-def rows(path):
-    found = []
-    for line in open(path, encoding="utf-8", errors="replace"):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                found.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass
-    return found
+lib, ours_path, peer_path, widths, samples, kernel, repeat = sys.argv[1:]
+sys.path.insert(0, lib)
+from gramtable import print_rows, rows, secs
 
 ours = (rows(ours_path) or [{"impl": "ntk-swift factored", "error": "no output"}])[-1]
 peers = rows(peer_path)
-
-def secs(row):
-    v = row.get("seconds")
-    return float(v) if isinstance(v, (int, float)) and "error" not in row else None
-
-def fmt(v, spec):
-    width = int(spec.split(".")[0])
-    return "-".rjust(width) if v is None else format(v, spec)
 
 def name(row):
     return f"{row.get('peer', 'neural-tangents')} {row.get('impl', '?')}"
@@ -182,18 +149,7 @@ print(f"kernel {kernel}, widths {widths}, samples {samples}, best of {repeat}; "
       f"OpenBLAS core (ours): {core}"
       + (f" (OPENBLAS_CORETYPE={env_core})" if env_core else " (OPENBLAS_CORETYPE unset)")
       + f", sgemm {ours.get('sgemm_gflops', float('nan')):.0f} GFLOP/s")
-print(f"{'':5} {'implementation':<36} {'seconds':>10} {'median':>10} {'peer/ours':>10}")
-for who, label, row in [("ours", ours.get("impl", "ntk-swift"), ours)] + [("peer", name(p), p) for p in peers]:
-    s = secs(row)
-    med = row.get("median") if s is not None else None
-    ratio = s / base if (s is not None and base and who == "peer") else None
-    line = f"{who:5} {label:<36} {fmt(s, '10.4f')} {fmt(med, '10.4f')} {fmt(ratio, '10.2f')}"
-    for key in ("error", "skipped"):
-        if key in row:
-            line += f"  {key}: {row[key]}"
-    if row.get("warm_up_only"):
-        line += "  (warm-up only: slower than --max-seconds)"
-    print(line)
+print_rows([("ours", ours.get("impl", "ntk-swift"), ours)] + [("peer", name(p), p) for p in peers], base, 36)
 print(json.dumps({"benchmark": "kernel", "kernel": kernel, "widths": widths,
                   "samples": int(samples), "repeat": int(repeat), "openblas_core": core,
                   "ours": ours, "peers": peers,
