@@ -57,19 +57,7 @@ for item in ${peers//,/ }; do
   esac
 done
 
-bin="${NTK_BIN:-}"
-if [[ -z "$bin" ]]; then
-  bin="$root/.build/release/ntk"
-  if [[ $build == 1 ]]; then
-    echo "# swift build -c release --product ntk" >&2
-    (cd "$root" && swift build -c release --product ntk) >&2
-  fi
-fi
-
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-
-source "$root/bench/lib/guarded.sh"
+source "$root/bench/lib/gram-bench.sh"   # $bin, $tmp, guarded
 
 : > "$tmp/ours.out"; : > "$tmp/peer.out"
 echo "# ours: $bin bench cnn-kernel --network '$network' --input-shape $input_shape --samples $samples --kernel $kernel --repeat $repeat --json" >&2

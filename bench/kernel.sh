@@ -73,19 +73,7 @@ expand_peers() {
 }
 peer_list="$(expand_peers "$peers")"
 
-bin="${NTK_BIN:-}"
-if [[ -z "$bin" ]]; then
-  bin="$root/.build/release/ntk"
-  if [[ $build == 1 ]]; then
-    echo "# swift build -c release --product ntk" >&2
-    (cd "$root" && swift build -c release --product ntk) >&2
-  fi
-fi
-
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-
-source "$root/bench/lib/guarded.sh"
+source "$root/bench/lib/gram-bench.sh"   # $bin, $tmp, guarded
 
 # Ours: skip when the result plus one layer's backward Gram (same size) would not fit.
 out="$tmp/ours.out"; : > "$out"
