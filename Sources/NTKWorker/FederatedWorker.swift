@@ -23,7 +23,8 @@ public final class FederatedWorker {
     public private(set) var standardization: FeatureStandardization?
     /// SHA-256 of the shard: the server refuses a rejoin with different data under the same name.
     public let fingerprint: String
-    private var welcome: Welcome?
+    /// The server's terms; a new welcome (a registration, a rejoin) means a server that keeps none of our inputs yet.
+    private var welcome: Welcome? { didSet { serverKeepsInputs = false } }
     private var runID: UInt64 = 0
     private var lastHeard = ContinuousClock.now
     private var warnedSilence = false
@@ -33,8 +34,8 @@ public final class FederatedWorker {
     private let reassembler = Reassembler<Int>()
     /// Rounds whose block this worker sent (for tests and logs).
     public private(set) var blocksSent = 0
-    /// The server kept this worker's inputs `X0` (sent in a full factored block since the last welcome):
-    /// later blocks leave them out.
+    /// The server kept this worker's inputs `X0` (sent in a full factored block since the last welcome, which
+    /// resets it): later blocks leave them out.
     public private(set) var serverKeepsInputs = false
     /// Test hook: called with the round number before a block or local update is uploaded (fault-injection tests).
     public var beforeUpload: ((Int) throws -> Void)?
@@ -152,7 +153,6 @@ public final class FederatedWorker {
                 if reject.code == .unregistered || reject.code == .wrongRun { try register() }
             case .welcome:
                 welcome = try message.payload(Welcome.self)
-                serverKeepsInputs = false
             default:
                 break
             }
@@ -175,7 +175,6 @@ public final class FederatedWorker {
                 if message.type == .welcome {
                     let w = try message.payload(Welcome.self)
                     welcome = w
-                    serverKeepsInputs = false
                     runID = RunID.of(name: w.runName)
                     lastHeard = .now
                     log.info("registered with run \(w.runName) as worker \(w.workerID)")
